@@ -13,23 +13,23 @@ export class SpiffeId {
   readonly path: string;
   readonly #text: string;
 
-  private constructor(trustDomain: TrustDomain, path: string) {
+  private constructor(trustDomain: TrustDomain, path: string, text?: string) {
     this.trustDomain = trustDomain;
     this.path = path;
-    this.#text = `spiffe://${trustDomain.name}${path}`;
+    this.#text = text ?? `spiffe://${trustDomain.name}${path}`;
   }
 
   static fromString(s: string): SpiffeId {
     const parsed = parseId(s);
     if (typeof parsed === 'string') throw new SpiffeIdError(parsed);
-    return new SpiffeId(TrustDomain.fromValidatedName(parsed.trustDomain), parsed.path);
+    return new SpiffeId(TrustDomain.fromValidatedName(parsed.trustDomain), parsed.path, s);
   }
 
   /** Like fromString, returning undefined instead of throwing, for untrusted input on hot paths. */
   static tryParse(s: string): SpiffeId | undefined {
     const parsed = parseId(s);
     if (typeof parsed === 'string') return undefined;
-    return new SpiffeId(TrustDomain.fromValidatedName(parsed.trustDomain), parsed.path);
+    return new SpiffeId(TrustDomain.fromValidatedName(parsed.trustDomain), parsed.path, s);
   }
 
   /** `spiffe://td` itself: the ID of the trust domain (and of its signing authorities). */
