@@ -27,3 +27,14 @@ export interface JwtBundleSource {
   /** Throws a BundleError naming the trust domain when there is no bundle for it. */
   getJwtBundleForTrustDomain(td: TrustDomain): JwtAuthorities;
 }
+
+/** The WIT-SVID signing keys of one trust domain, by key ID (WIT-SVID is incubating). */
+export interface WitAuthorities {
+  readonly trustDomain: TrustDomain;
+  findWitAuthority(keyId: string): KeyObject | undefined;
+}
+
+export interface WitBundleSource {
+  /** Throws a BundleError naming the trust domain when there is no bundle for it. */
+  getWitBundleForTrustDomain(td: TrustDomain): WitAuthorities;
+}

@@ -1,0 +1,202 @@
+/**
+ * The signing seam of certificate issuance. The profile module builds the bytes to be signed; a
+ * Signer (software key, PKCS#11 through WebCrypto, a KMS…) signs them and returns the signature in
+ * the form X.509 carries it, so the profile code never learns where the key lives.
+ */
+import { KeyObject, createHash, createPublicKey, sign as cryptoSign } from 'node:crypto';
+import { messageOf } from '../errors.js';
+import { subjectPublicKeyBits } from '../internal/der-locate.js';
+import { NULL, bitString, integerFromBytes, oid, sequence } from '../internal/der-writer.js';
+import { X509ProfileError } from './profile-errors.js';
+
+/** The certificate signature algorithms sigil issues with, by their RFC 5758 / RFC 8017 names. */
+export type SignatureAlgorithm = 'ecdsa-with-SHA256' | 'ecdsa-with-SHA384' | 'sha256WithRSAEncryption';
+
+export interface Signer {
+  readonly algorithm: SignatureAlgorithm;
+  /**
+   * Signs `data` (the DER TBSCertificate) and returns the X.509 signature value: a DER
+   * ECDSA-Sig-Value for ECDSA (see ecdsaP1363ToDer for raw r||s), PKCS#1 v1.5 bytes for RSA.
+   */
+  sign(data: Uint8Array): Promise<Uint8Array>;
+}
+
+/** The key types sigil issues for and signs with: SPIRE's set (ec-p256, ec-p384, rsa-2048+). */
+export type KeyKind = 'ec-p256' | 'ec-p384' | 'rsa';
+
+interface AlgorithmInfo {
+  readonly digest: 'sha256' | 'sha384';
+  readonly key: KeyKind;
+  readonly identifier: Buffer;
+}
+
+// RFC 5758 3.2: ECDSA AlgorithmIdentifiers omit parameters. RFC 4055 5 / RFC 8017 A.2.4: the RSA
+// ones carry an explicit NULL, which some verifiers insist on.
+const ALGORITHMS: Readonly<Record<SignatureAlgorithm, AlgorithmInfo>> = {
+  'ecdsa-with-SHA256': { digest: 'sha256', key: 'ec-p256', identifier: sequence(oid('1.2.840.10045.4.3.2')) },
+  'ecdsa-with-SHA384': { digest: 'sha384', key: 'ec-p384', identifier: sequence(oid('1.2.840.10045.4.3.3')) },
+  'sha256WithRSAEncryption': {
+    digest: 'sha256',
+    key: 'rsa',
+    identifier: sequence(oid('1.2.840.113549.1.1.11'), NULL),
+  },
+};
+
+function info(algorithm: SignatureAlgorithm): AlgorithmInfo {
+  const found = ALGORITHMS[algorithm];
+  if (found === undefined) throw new X509ProfileError(`unsupported signature algorithm "${String(algorithm)}"`);
+  return found;
+}
+
+/** The DER AlgorithmIdentifier for `algorithm` (shared buffer: do not modify). */
+export function algorithmIdentifier(algorithm: SignatureAlgorithm): Buffer {
+  return info(algorithm).identifier;
+}
+
+export function isEcdsa(algorithm: SignatureAlgorithm): boolean {
+  return info(algorithm).key !== 'rsa';
+}
+
+const MIN_RSA_BITS = 2048;
+
+/** Classifies a public or private key; anything outside KeyKind is rejected. */
+export function keyKind(key: KeyObject): KeyKind {
+  const details = key.asymmetricKeyDetails;
+  if (key.asymmetricKeyType === 'ec') {
+    if (details?.namedCurve === 'prime256v1') return 'ec-p256';
+    if (details?.namedCurve === 'secp384r1') return 'ec-p384';
+    throw new X509ProfileError(`unsupported EC curve "${details?.namedCurve ?? 'unknown'}": use P-256 or P-384`);
+  }
+  if (key.asymmetricKeyType === 'rsa') {
+    const bits = details?.modulusLength ?? 0;
+    if (bits < MIN_RSA_BITS) throw new X509ProfileError(`RSA keys must be at least ${MIN_RSA_BITS} bits, got ${bits}`);
+    return 'rsa';
+  }
+  throw new X509ProfileError(`unsupported key type "${key.asymmetricKeyType ?? key.type}": use EC P-256/P-384 or RSA`);
+}
+
+/** A public key: a KeyObject (public, or private to take its public half) or SPKI DER bytes. */
+export type PublicKeyInput = KeyObject | Uint8Array;
+
+const EC_PUBLIC_KEY = oid('1.2.840.10045.2.1');
+const CURVES = {
+  'ec-p256': { oid: oid('1.2.840.10045.3.1.7'), size: 32 },
+  'ec-p384': { oid: oid('1.3.132.0.34'), size: 48 },
+} as const;
+const RSA_ENCRYPTION = sequence(oid('1.2.840.113549.1.1.1'), NULL);
+
+function coordinate(b64url: string | undefined, size: number): Buffer {
+  const b = Buffer.from(b64url ?? '', 'base64url');
+  if (b.length > size) throw new X509ProfileError('EC public key coordinate is too long');
+  return b.length === size ? b : Buffer.concat([Buffer.alloc(size - b.length), b]);
+}
+
+/**
+ * SPKI DER built from the key's components. OpenSSL 3.0's SPKI encoder costs ~100 µs a call, ten
+ * times a whole ECDSA signature; JWK (EC) and PKCS#1 (RSA) exports skip it and give the same bytes.
+ */
+function spkiOf(key: KeyObject, kind: KeyKind): Buffer {
+  if (kind === 'rsa') {
+    return sequence(RSA_ENCRYPTION, bitString(key.export({ type: 'pkcs1', format: 'der' })));
+  }
+  const { oid: curve, size } = CURVES[kind];
+  const jwk = key.export({ format: 'jwk' });
+  const point = Buffer.concat([Buffer.from([0x04]), coordinate(jwk.x, size), coordinate(jwk.y, size)]);
+  return sequence(sequence(EC_PUBLIC_KEY, curve), bitString(point));
+}
+
+/** The public KeyObject, its kind and its canonical SPKI DER; the key must be of a supported KeyKind. */
+export function publicKeyFrom(input: PublicKeyInput): { key: KeyObject; kind: KeyKind; spki: Buffer } {
+  let key: KeyObject;
+  if (input instanceof Uint8Array) {
+    try {
+      key = createPublicKey({ key: Buffer.from(input), format: 'der', type: 'spki' });
+    } catch (err) {
+      throw new X509ProfileError(`public key is not valid SPKI DER: ${messageOf(err)}`, { cause: err });
+    }
+  } else if (input instanceof KeyObject && input.type !== 'secret') {
+    key = input.type === 'private' ? createPublicKey(input) : input;
+  } else {
+    throw new X509ProfileError('public key must be an asymmetric KeyObject or SPKI DER');
+  }
+  const kind = keyKind(key);
+  return { key, kind, spki: spkiOf(key, kind) };
+}
+
+/** SHA-1 of the subjectPublicKey BIT STRING contents: RFC 5280 4.2.1.2 method (1), as SPIRE does. */
+export function subjectKeyIdentifier(spki: Uint8Array): Buffer {
+  return createHash('sha1').update(subjectPublicKeyBits(spki)).digest();
+}
+
+/** The one algorithm sigil signs with for a key: the hash matches the curve's strength. */
+export function signatureAlgorithmFor(key: KeyObject): SignatureAlgorithm {
+  switch (keyKind(key)) {
+    case 'ec-p256':
+      return 'ecdsa-with-SHA256';
+    case 'ec-p384':
+      return 'ecdsa-with-SHA384';
+    case 'rsa':
+      return 'sha256WithRSAEncryption';
+  }
+}
+
+/**
+ * Converts an IEEE P1363 ECDSA signature (r||s, each half the curve size, as WebCrypto and
+ * PKCS#11 CKM_ECDSA return it) into the DER ECDSA-Sig-Value X.509 requires (RFC 3279 2.2.3).
+ */
+export function ecdsaP1363ToDer(signature: Uint8Array): Buffer {
+  const half = signature.length / 2;
+  if (signature.length === 0 || !Number.isInteger(half)) {
+    throw new X509ProfileError(`raw ECDSA signature must be r||s of equal halves, got ${signature.length} bytes`);
+  }
+  const r = signature.subarray(0, half);
+  const s = signature.subarray(half);
+  if (r.every((b) => b === 0) || s.every((b) => b === 0)) {
+    throw new X509ProfileError('raw ECDSA signature has a zero component');
+  }
+  return sequence(integerFromBytes(r), integerFromBytes(s));
+}
+
+/** Length of a DER element starting at `at`, or -1 if it is not a short/one-byte-long form one. */
+function elementEnd(sig: Uint8Array, at: number, tag: number): number {
+  if (sig[at] !== tag || at + 1 >= sig.length) return -1;
+  let len = sig[at + 1]!;
+  let body = at + 2;
+  if (len === 0x81) {
+    len = sig[body++] ?? 0;
+    if (len < 0x80) return -1;
+  } else if (len & 0x80) {
+    return -1;
+  }
+  return len > 0 && body + len <= sig.length ? body + len : -1;
+}
+
+/**
+ * True when `signature` is shaped like a DER ECDSA-Sig-Value. Catches a signer that returns raw
+ * r||s by mistake: the certificate would still parse but never verify, failing far from the cause.
+ */
+export function isDerEcdsaSignature(signature: Uint8Array): boolean {
+  const end = elementEnd(signature, 0, 0x30);
+  if (end !== signature.length) return false;
+  const body = signature[1] === 0x81 ? 3 : 2;
+  const rEnd = elementEnd(signature, body, 0x02);
+  return rEnd > 0 && elementEnd(signature, rEnd, 0x02) === end;
+}
+
+/**
+ * A Signer over a node:crypto private key (the memory and disk key managers' keys). Signing runs
+ * on libuv's thread pool, so a burst of issuance neither blocks the event loop nor stays on one core.
+ */
+export function softwareSigner(privateKey: KeyObject): Signer {
+  if (privateKey.type !== 'private') throw new X509ProfileError('softwareSigner needs a private key');
+  const algorithm = signatureAlgorithmFor(privateKey);
+  const { digest } = ALGORITHMS[algorithm];
+  const key = isEcdsa(algorithm) ? { key: privateKey, dsaEncoding: 'der' as const } : privateKey;
+  return {
+    algorithm,
+    sign: (data) =>
+      new Promise((resolve, reject) => {
+        cryptoSign(digest, data, key, (err, sig) => (err ? reject(err) : resolve(sig)));
+      }),
+  };
+}
