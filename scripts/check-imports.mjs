@@ -9,7 +9,7 @@ import { readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
 import { join, relative, resolve, dirname, sep } from 'node:path';
 
 const root = resolve(process.argv[2] ?? '.');
-const SOURCE_DIRS = ['spiffe', 'server', 'agent', 'attestors', 'cli', 'bench', 'test'];
+const SOURCE_DIRS = ['spiffe', 'proto', 'server', 'agent', 'attestors', 'cli', 'bench', 'test'];
 const IO_BUILTINS = new Set([
   'fs', 'fs/promises', 'net', 'tls', 'http', 'https', 'http2', 'dgram', 'child_process', 'os',
   'process', 'worker_threads', 'cluster', 'dns', 'readline', 'v8', 'vm',

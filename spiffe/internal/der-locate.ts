@@ -1,7 +1,7 @@
 /**
- * Finds the few fields of an issuer certificate that issuance copies or derives: the subject Name
- * bytes (copied verbatim into issued certificates so RFC 5280 name chaining matches byte for byte),
- * the validity, the SubjectPublicKeyInfo and the subject key identifier.
+ * Finds the few fields of an issuer certificate that issuance copies or derives (the subject Name
+ * bytes, copied verbatim into issued certificates so RFC 5280 name chaining matches byte for byte;
+ * the validity; the SubjectPublicKeyInfo; the subject key identifier), and splits an SPKI.
  *
  * Deliberately not a general DER reader: it walks one known structure and stops. The input has
  * already been parsed by node:crypto's X509Certificate, so this only has to be right, not forgiving.
@@ -124,12 +124,35 @@ function findSubjectKeyId(der: Buffer, explicitExts: Element): Buffer | undefine
   return undefined;
 }
 
-/** The subjectPublicKey BIT STRING contents (after the unused-bits byte) of an SPKI. */
-export function subjectPublicKeyBits(spkiDer: Uint8Array): Buffer {
+export interface SpkiParts {
+  /** The algorithm OBJECT IDENTIFIER, whole encoding. */
+  algorithm: Buffer;
+  /** The algorithm parameters, whole encoding, if present. */
+  parameters: Buffer | undefined;
+  /** The subjectPublicKey BIT STRING contents after the unused-bits byte (which must be 0). */
+  publicKey: Buffer;
+}
+
+/** Splits a SubjectPublicKeyInfo into its algorithm and key bits; nothing may follow it. */
+export function readSpki(spkiDer: Uint8Array): SpkiParts {
   const der = Buffer.from(spkiDer.buffer, spkiDer.byteOffset, spkiDer.byteLength);
   const spki = expect(der, 0, der.length, Tag.SEQUENCE, 'SubjectPublicKeyInfo');
   const alg = expect(der, spki.body, spki.end, Tag.SEQUENCE, 'AlgorithmIdentifier');
+  const id = expect(der, alg.body, alg.end, Tag.OID, 'algorithm');
+  const params = id.end < alg.end ? element(der, id.end, alg.end) : undefined;
   const bits = expect(der, alg.end, spki.end, Tag.BIT_STRING, 'subjectPublicKey');
-  if (bits.end - bits.body < 1) throw new DerError('empty subjectPublicKey');
-  return der.subarray(bits.body + 1, bits.end);
+  if (spki.end !== der.length || bits.end !== spki.end || (params !== undefined && params.end !== alg.end)) {
+    throw new DerError('unexpected bytes in SubjectPublicKeyInfo');
+  }
+  if (bits.end - bits.body < 2 || der[bits.body] !== 0) throw new DerError('malformed subjectPublicKey');
+  return {
+    algorithm: der.subarray(id.start, id.end),
+    parameters: params === undefined ? undefined : der.subarray(params.start, params.end),
+    publicKey: der.subarray(bits.body + 1, bits.end),
+  };
+}
+
+/** The subjectPublicKey BIT STRING contents (after the unused-bits byte) of an SPKI. */
+export function subjectPublicKeyBits(spkiDer: Uint8Array): Buffer {
+  return readSpki(spkiDer).publicKey;
 }

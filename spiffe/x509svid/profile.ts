@@ -13,7 +13,7 @@ import * as der from '../internal/der-writer.js';
 import { SpiffeId, type TrustDomain } from '../spiffeid/index.js';
 import { X509ProfileError } from './profile-errors.js';
 import {
-  algorithmIdentifier, isDerEcdsaSignature, isEcdsa, publicKeyFrom, signatureAlgorithmFor,
+  algorithmIdentifier, isDerEcdsaSignature, isEcdsa, publicKeyFrom, publicKeyObject, signatureAlgorithmFor,
   subjectKeyIdentifier, type PublicKeyInput, type SignatureAlgorithm, type Signer,
 } from './signer.js';
 
@@ -337,6 +337,11 @@ export function leafTemplate(o: LeafTemplateOptions): CertificateTemplate {
   };
 }
 
+function selfSigning(input: PublicKeyInput): { publicKey: KeyObject; algorithm: SignatureAlgorithm } {
+  const publicKey = publicKeyObject(input);
+  return { publicKey, algorithm: signatureAlgorithmFor(publicKey) };
+}
+
 /** A template for a signing certificate: a self-signed root, or an intermediate when `issuer` is given. */
 export function caTemplate(o: CaTemplateOptions): CertificateTemplate {
   const issuer = o.issuer === undefined ? undefined : issuerInfo(o.issuer);
@@ -346,7 +351,8 @@ export function caTemplate(o: CaTemplateOptions): CertificateTemplate {
   if (mpl !== undefined && !(Number.isSafeInteger(mpl) && mpl >= 0)) {
     throw new X509ProfileError(`maxPathLen must be a non-negative integer, got ${mpl}`);
   }
-  const { key, spki } = publicKeyFrom(o.publicKey);
+  const { spki } = publicKeyFrom(o.publicKey);
+  const signing = issuer ?? selfSigning(o.publicKey);
   const serial = checkSerial(o.serial);
   const subject = { ...(o.subject ?? DEFAULT_CA_SUBJECT) };
   // A serial-unique subject keeps rotated CAs from sharing a name, so name-based path building
@@ -367,8 +373,8 @@ export function caTemplate(o: CaTemplateOptions): CertificateTemplate {
     subjectPublicKeyInfo: spki,
     subjectKeyId,
     authorityKeyId: issuer?.keyId,
-    issuerPublicKey: issuer?.publicKey ?? key,
-    signatureAlgorithm: issuer?.algorithm ?? signatureAlgorithmFor(key),
+    issuerPublicKey: signing.publicKey,
+    signatureAlgorithm: signing.algorithm,
     extensions: [
       { oid: OID.basicConstraints, critical: true, value: basic },
       CA_KEY_USAGE,

@@ -3,9 +3,9 @@
  * Signer (software key, PKCS#11 through WebCrypto, a KMS…) signs them and returns the signature in
  * the form X.509 carries it, so the profile code never learns where the key lives.
  */
-import { KeyObject, createHash, createPublicKey, sign as cryptoSign } from 'node:crypto';
+import { ECDH, KeyObject, createHash, createPublicKey, sign as cryptoSign } from 'node:crypto';
 import { messageOf } from '../errors.js';
-import { subjectPublicKeyBits } from '../internal/der-locate.js';
+import { readSpki, subjectPublicKeyBits } from '../internal/der-locate.js';
 import { NULL, bitString, integerFromBytes, oid, sequence } from '../internal/der-writer.js';
 import { X509ProfileError } from './profile-errors.js';
 
@@ -43,9 +43,11 @@ const ALGORITHMS: Readonly<Record<SignatureAlgorithm, AlgorithmInfo>> = {
 };
 
 function info(algorithm: SignatureAlgorithm): AlgorithmInfo {
-  const found = ALGORITHMS[algorithm];
-  if (found === undefined) throw new X509ProfileError(`unsupported signature algorithm "${String(algorithm)}"`);
-  return found;
+  // hasOwn, not a bare lookup: a JavaScript caller's "constructor" must not find Object's.
+  if (!Object.hasOwn(ALGORITHMS, algorithm)) {
+    throw new X509ProfileError(`unsupported signature algorithm "${String(algorithm)}"`);
+  }
+  return ALGORITHMS[algorithm];
 }
 
 /** The DER AlgorithmIdentifier for `algorithm` (shared buffer: do not modify). */
@@ -80,10 +82,11 @@ export type PublicKeyInput = KeyObject | Uint8Array;
 
 const EC_PUBLIC_KEY = oid('1.2.840.10045.2.1');
 const CURVES = {
-  'ec-p256': { oid: oid('1.2.840.10045.3.1.7'), size: 32 },
-  'ec-p384': { oid: oid('1.3.132.0.34'), size: 48 },
+  'ec-p256': { oid: oid('1.2.840.10045.3.1.7'), name: 'prime256v1', size: 32 },
+  'ec-p384': { oid: oid('1.3.132.0.34'), name: 'secp384r1', size: 48 },
 } as const;
-const RSA_ENCRYPTION = sequence(oid('1.2.840.113549.1.1.1'), NULL);
+const RSA_OID = oid('1.2.840.113549.1.1.1');
+const RSA_ENCRYPTION = sequence(RSA_OID, NULL);
 
 function coordinate(b64url: string | undefined, size: number): Buffer {
   const b = Buffer.from(b64url ?? '', 'base64url');
@@ -91,36 +94,82 @@ function coordinate(b64url: string | undefined, size: number): Buffer {
   return b.length === size ? b : Buffer.concat([Buffer.alloc(size - b.length), b]);
 }
 
-/**
- * SPKI DER built from the key's components. OpenSSL 3.0's SPKI encoder costs ~100 µs a call, ten
- * times a whole ECDSA signature; JWK (EC) and PKCS#1 (RSA) exports skip it and give the same bytes.
- */
-function spkiOf(key: KeyObject, kind: KeyKind): Buffer {
-  if (kind === 'rsa') {
-    return sequence(RSA_ENCRYPTION, bitString(key.export({ type: 'pkcs1', format: 'der' })));
-  }
-  const { oid: curve, size } = CURVES[kind];
-  const jwk = key.export({ format: 'jwk' });
-  const point = Buffer.concat([Buffer.from([0x04]), coordinate(jwk.x, size), coordinate(jwk.y, size)]);
-  return sequence(sequence(EC_PUBLIC_KEY, curve), bitString(point));
+function ecSpki(kind: 'ec-p256' | 'ec-p384', uncompressedPoint: Uint8Array): Buffer {
+  return sequence(sequence(EC_PUBLIC_KEY, CURVES[kind].oid), bitString(uncompressedPoint));
 }
 
-/** The public KeyObject, its kind and its canonical SPKI DER; the key must be of a supported KeyKind. */
-export function publicKeyFrom(input: PublicKeyInput): { key: KeyObject; kind: KeyKind; spki: Buffer } {
-  let key: KeyObject;
-  if (input instanceof Uint8Array) {
+/**
+ * SPKI DER built from the key's components. OpenSSL 3.0's SPKI encoder and decoder cost ~100 µs a
+ * call, four ECDSA signatures; JWK (EC) and PKCS#1 (RSA) exports skip them and give the same bytes.
+ */
+function spkiOf(key: KeyObject, kind: KeyKind): Buffer {
+  if (kind === 'rsa') return sequence(RSA_ENCRYPTION, bitString(key.export({ type: 'pkcs1', format: 'der' })));
+  const { size } = CURVES[kind];
+  const jwk = key.export({ format: 'jwk' });
+  return ecSpki(kind, Buffer.concat([Buffer.from([0x04]), coordinate(jwk.x, size), coordinate(jwk.y, size)]));
+}
+
+function fromSpkiDer(input: Uint8Array): SubjectPublicKey {
+  let parts;
+  try {
+    parts = readSpki(input);
+  } catch (err) {
+    throw new X509ProfileError(`public key is not valid SPKI DER: ${messageOf(err)}`, { cause: err });
+  }
+  const { algorithm, parameters, publicKey } = parts;
+  if (algorithm.equals(EC_PUBLIC_KEY)) {
+    const kind = parameters && (['ec-p256', 'ec-p384'] as const).find((k) => CURVES[k].oid.equals(parameters));
+    if (kind === undefined) throw new X509ProfileError('unsupported EC curve: use P-256 or P-384');
+    let point: Buffer;
     try {
-      key = createPublicKey({ key: Buffer.from(input), format: 'der', type: 'spki' });
+      // Checks the point is on the curve (and decompresses it), without a full key decode.
+      point = ECDH.convertKey(publicKey, CURVES[kind].name, undefined, undefined, 'uncompressed') as Buffer;
     } catch (err) {
-      throw new X509ProfileError(`public key is not valid SPKI DER: ${messageOf(err)}`, { cause: err });
+      throw new X509ProfileError(`EC public key is not a point on ${kind}`, { cause: err });
     }
-  } else if (input instanceof KeyObject && input.type !== 'secret') {
-    key = input.type === 'private' ? createPublicKey(input) : input;
-  } else {
+    return { kind, spki: ecSpki(kind, point) };
+  }
+  if (algorithm.equals(RSA_OID) && (parameters === undefined || parameters.equals(NULL))) {
+    let key: KeyObject;
+    try {
+      key = createPublicKey({ key: publicKey, format: 'der', type: 'pkcs1' });
+    } catch (err) {
+      throw new X509ProfileError(`RSA public key is malformed: ${messageOf(err)}`, { cause: err });
+    }
+    return { kind: keyKind(key), spki: spkiOf(key, 'rsa') };
+  }
+  // Anything else: let OpenSSL name the key type for the error keyKind gives.
+  const key = publicKeyObject(input);
+  const kind = keyKind(key);
+  return { kind, spki: spkiOf(key, kind) };
+}
+
+export interface SubjectPublicKey {
+  kind: KeyKind;
+  /** Canonical SPKI DER (uncompressed EC point, RSA with NULL parameters). */
+  spki: Buffer;
+}
+
+/** The kind and canonical SPKI DER of a key, which must be of a supported KeyKind. */
+export function publicKeyFrom(input: PublicKeyInput): SubjectPublicKey {
+  if (input instanceof Uint8Array) return fromSpkiDer(input);
+  if (!(input instanceof KeyObject) || input.type === 'secret') {
     throw new X509ProfileError('public key must be an asymmetric KeyObject or SPKI DER');
   }
+  // Never export from a private key: its PKCS#1/JWK forms carry the private half.
+  const key = input.type === 'private' ? createPublicKey(input) : input;
   const kind = keyKind(key);
-  return { key, kind, spki: spkiOf(key, kind) };
+  return { kind, spki: spkiOf(key, kind) };
+}
+
+/** The input as a public KeyObject (a full OpenSSL decode for DER: keep off hot paths). */
+export function publicKeyObject(input: PublicKeyInput): KeyObject {
+  try {
+    if (input instanceof Uint8Array) return createPublicKey({ key: Buffer.from(input), format: 'der', type: 'spki' });
+  } catch (err) {
+    throw new X509ProfileError(`public key is not valid SPKI DER: ${messageOf(err)}`, { cause: err });
+  }
+  return input.type === 'private' ? createPublicKey(input) : input;
 }
 
 /** SHA-1 of the subjectPublicKey BIT STRING contents: RFC 5280 4.2.1.2 method (1), as SPIRE does. */

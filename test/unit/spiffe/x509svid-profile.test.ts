@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import {
-  X509Certificate, createPrivateKey, generateKeyPairSync, sign as cryptoSign, webcrypto, type KeyObject,
+  ECDH, X509Certificate, createPrivateKey, generateKeyPairSync, sign as cryptoSign, webcrypto, type KeyObject,
 } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -175,6 +175,27 @@ describe('subject keys', () => {
         assert.equal(publicKeyFrom(want).kind, kind);
       }
     }
+  });
+
+  it('takes SPKI DER without a full key decode: compressed points expand, off-curve points fail', () => {
+    const { publicKey } = keyPair('ec-p256');
+    const want = publicKey.export({ type: 'spki', format: 'der' });
+    const point = want.subarray(want.length - 65);
+    const compressed = ECDH.convertKey(point, 'prime256v1', undefined, undefined, 'compressed') as Buffer;
+    const head = Buffer.from('3039301306072a8648ce3d020106082a8648ce3d030107032200', 'hex');
+    assert.deepEqual(publicKeyFrom(Buffer.concat([head, compressed])).spki, want);
+    const offCurve = Buffer.from(want);
+    offCurve[offCurve.length - 1]! ^= 1;
+    assert.throws(() => publicKeyFrom(offCurve), /not a point on ec-p256/);
+    assert.throws(() => publicKeyFrom(Buffer.concat([want, Buffer.from([0])])), /not valid SPKI DER/);
+    const ed = generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'der' });
+    assert.throws(() => publicKeyFrom(ed), /unsupported key type "ed25519"/);
+    const pss = generateKeyPairSync('rsa-pss', { modulusLength: 2048 }).publicKey.export({ type: 'spki', format: 'der' });
+    assert.throws(() => publicKeyFrom(pss), /unsupported key type "rsa-pss"/);
+    const p521 = generateKeyPairSync('ec', { namedCurve: 'P-521' }).publicKey.export({ type: 'spki', format: 'der' });
+    assert.throws(() => publicKeyFrom(p521), /unsupported EC curve/);
+    const rsa1024 = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ type: 'spki', format: 'der' });
+    assert.throws(() => publicKeyFrom(rsa1024), /at least 2048 bits/);
   });
 
   it('sets Key Encipherment from the subject key, not the issuer key (RSA leaf under EC CA and back)', async () => {
