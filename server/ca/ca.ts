@@ -37,6 +37,8 @@ export interface ServerSvidRequest {
   publicKey: PublicKeyInput;
   /** Names agents dial the server by, for its TLS certificate. */
   dnsNames?: readonly string[];
+  /** Addresses agents dial the server by (IPv4 or IPv6 literals), for its TLS certificate. */
+  ipAddresses?: readonly string[];
   ttlSeconds?: number;
 }
 
@@ -117,7 +119,10 @@ export class ServerCa {
 
   /** The server's own SVID (`spiffe://<td>/sigil/server`) for the agent API's TLS. */
   issueServerSvid(req: ServerSvidRequest): Promise<IssuedX509Svid> {
-    const svidReq = { spiffeId: this.serverId, publicKey: req.publicKey, ttlSeconds: req.ttlSeconds, dnsNames: req.dnsNames };
+    const svidReq = {
+      spiffeId: this.serverId, publicKey: req.publicKey, ttlSeconds: req.ttlSeconds, dnsNames: req.dnsNames,
+      ipAddresses: req.ipAddresses,
+    };
     return issueX509Svid(this.#x509, svidReq, this.#x509Context(this.#config.x509SvidTtlSeconds));
   }
 

@@ -20,6 +20,8 @@ export interface X509SvidRequest {
   ttlSeconds?: number;
   /** DNS SANs after the URI SAN; the first is also the subject CN. */
   dnsNames?: readonly string[];
+  /** IP SANs (IPv4 or IPv6 literals) after the DNS SANs. */
+  ipAddresses?: readonly string[];
 }
 
 export interface IssuedX509Svid {
@@ -83,6 +85,7 @@ export async function issueX509Svid(ca: X509Ca, req: X509SvidRequest, ctx: X509I
     const { notBefore, notAfter } = validityWindow(ctx.now, ttl, { notAfterCap: ca.notAfter });
     const template = leafTemplate({
       id: req.spiffeId, publicKey: req.publicKey, issuer: ca.certificate, notBefore, notAfter, dnsNames: req.dnsNames,
+      ipAddresses: req.ipAddresses,
     });
     // issueCertificate's three steps, without the X509Certificate it would parse the result into.
     const signer = ca.key.signer();

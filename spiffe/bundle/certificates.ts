@@ -5,36 +5,34 @@
  * spliced input (go-spiffe's corrupted.pem) would load as a valid but different certificate.
  */
 import { X509Certificate } from 'node:crypto';
+import { DerError, readTlv, Tag, type DerFault } from '../internal/der.js';
 import { decodePem } from '../internal/pem.js';
 import { messageOf } from '../errors.js';
 
 export class CertificateParseError extends Error {}
 
-/** Where the DER element starting at `offset` ends (X.690 definite lengths only, as DER requires). */
-function derElementEnd(buf: Uint8Array, offset: number): number {
-  if (buf[offset] !== 0x30) {
+// The bundle's own wording of each framing fault, which its callers and tests know.
+const FAULT_TEXT: Record<DerFault, string> = {
+  truncated: 'truncated',
+  'indefinite-length': 'indefinite length',
+  'length-too-large': 'length too large',
+  'non-minimal-length': 'non-minimal length encoding',
+  malformed: 'malformed',
+};
+
+/** Where the certificate starting at `offset` ends, by der.ts's strict DER framing. */
+function certificateEnd(buf: Uint8Array, offset: number): number {
+  // The tag first, so garbage is reported as not a certificate rather than by its "length".
+  if (buf[offset] !== Tag.SEQUENCE) {
     const tag = buf[offset] ?? 0;
     throw new CertificateParseError(`malformed certificate: expected a SEQUENCE, found tag 0x${tag.toString(16).padStart(2, '0')}`);
   }
-  if (offset + 2 > buf.length) throw new CertificateParseError('malformed certificate: truncated');
-  const first = buf[offset + 1] ?? 0;
-  let header = 2;
-  let length = first;
-  if (first & 0x80) {
-    const n = first & 0x7f;
-    if (n === 0) throw new CertificateParseError('malformed certificate: indefinite length');
-    if (n > 4) throw new CertificateParseError('malformed certificate: length too large');
-    if (offset + 2 + n > buf.length) throw new CertificateParseError('malformed certificate: truncated');
-    length = 0;
-    for (let i = 0; i < n; i++) length = length * 256 + (buf[offset + 2 + i] ?? 0);
-    if (length < 0x80 || (n > 1 && (buf[offset + 2] ?? 0) === 0)) {
-      throw new CertificateParseError('malformed certificate: non-minimal length encoding');
-    }
-    header += n;
+  try {
+    return readTlv(buf, offset).end;
+  } catch (err) {
+    if (err instanceof DerError) throw new CertificateParseError(`malformed certificate: ${FAULT_TEXT[err.fault]}`);
+    throw err;
   }
-  const end = offset + header + length;
-  if (end > buf.length) throw new CertificateParseError('malformed certificate: truncated');
-  return end;
 }
 
 function certificateFromDer(der: Uint8Array): X509Certificate {
@@ -47,7 +45,7 @@ function certificateFromDer(der: Uint8Array): X509Certificate {
 
 /** One DER certificate, exactly: trailing bytes are an error (Go's `x509: trailing data`). */
 export function parseDerCertificate(der: Uint8Array): X509Certificate {
-  const end = derElementEnd(der, 0);
+  const end = certificateEnd(der, 0);
   if (end !== der.length) throw new CertificateParseError('malformed certificate: trailing data after certificate');
   return certificateFromDer(der);
 }
@@ -56,7 +54,7 @@ export function parseDerCertificate(der: Uint8Array): X509Certificate {
 export function parseDerCertificates(der: Uint8Array): X509Certificate[] {
   const out: X509Certificate[] = [];
   for (let offset = 0; offset < der.length; ) {
-    const end = derElementEnd(der, offset);
+    const end = certificateEnd(der, offset);
     out.push(certificateFromDer(der.subarray(offset, end)));
     offset = end;
   }

@@ -7,32 +7,19 @@
  * not change (OIDs, constant extensions) are meant to be computed once and reused by the caller;
  * `oid()` caches on its own because OIDs are looked up by string on hot paths.
  */
-import { SigilError } from '../errors.js';
+import { contextTag as tagByte, DerError, Tag } from './der.js';
 
-/** A value that cannot be DER-encoded (bad OID text, out-of-range time, illegal characters…). */
-export class DerError extends SigilError {
-  constructor(message: string) {
-    super('SIGIL_DER_INVALID', `der: ${message}`);
-  }
+// Re-exported so an encoder's caller needs one import for the tags and the error it may throw.
+export { DerError, Tag };
+
+/**
+ * A value that cannot be DER-encoded (bad OID text, out-of-range time, illegal characters…). The
+ * `der:` prefix tells an encoding failure that surfaces through issuance from a reading failure.
+ */
+function encodingError(message: string): DerError {
+  return new DerError(`der: ${message}`);
 }
 
-export const Tag = {
-  BOOLEAN: 0x01,
-  INTEGER: 0x02,
-  BIT_STRING: 0x03,
-  OCTET_STRING: 0x04,
-  NULL: 0x05,
-  OID: 0x06,
-  UTF8_STRING: 0x0c,
-  PRINTABLE_STRING: 0x13,
-  IA5_STRING: 0x16,
-  UTC_TIME: 0x17,
-  GENERALIZED_TIME: 0x18,
-  SEQUENCE: 0x30,
-  SET: 0x31,
-} as const;
-
-const CONTEXT = 0x80;
 const CONSTRUCTED = 0x20;
 
 function headerLength(len: number): number {
@@ -103,7 +90,7 @@ export function integerFromBytes(bytes: Uint8Array): Buffer {
 /** INTEGER from a number or bigint, negative values in minimal two's complement. */
 export function integer(value: number | bigint): Buffer {
   if (typeof value === 'number' && !Number.isSafeInteger(value)) {
-    throw new DerError(`integer ${value} is not a safe integer`);
+    throw encodingError(`integer ${value} is not a safe integer`);
   }
   let v = BigInt(value);
   if (v < 0n) {
@@ -124,11 +111,11 @@ const OID_TEXT = /^(0|[1-9]\d*)(\.(0|[1-9]\d*))+$/;
 export function oid(dotted: string): Buffer {
   const hit = oidCache.get(dotted);
   if (hit !== undefined) return hit;
-  if (!OID_TEXT.test(dotted)) throw new DerError(`invalid object identifier "${dotted}"`);
+  if (!OID_TEXT.test(dotted)) throw encodingError(`invalid object identifier "${dotted}"`);
   const arcs = dotted.split('.').map((a) => BigInt(a));
   const [first, second] = arcs as [bigint, bigint];
   if (first > 2n || (first < 2n && second >= 40n)) {
-    throw new DerError(`invalid object identifier "${dotted}"`);
+    throw encodingError(`invalid object identifier "${dotted}"`);
   }
   const bytes: number[] = [];
   for (const arc of [first * 40n + second, ...arcs.slice(2)]) {
@@ -145,10 +132,10 @@ export function oid(dotted: string): Buffer {
 /** BIT STRING; DER requires the `unusedBits` trailing bits of the last byte to be zero. */
 export function bitString(bytes: Uint8Array, unusedBits = 0): Buffer {
   if (!Number.isInteger(unusedBits) || unusedBits < 0 || unusedBits > 7) {
-    throw new DerError(`bit string unused bits must be 0..7, got ${unusedBits}`);
+    throw encodingError(`bit string unused bits must be 0..7, got ${unusedBits}`);
   }
   if (unusedBits > 0 && (bytes.length === 0 || (bytes[bytes.length - 1]! & ((1 << unusedBits) - 1)) !== 0)) {
-    throw new DerError('bit string unused bits must be present and zero');
+    throw encodingError('bit string unused bits must be present and zero');
   }
   const len = bytes.length + 1;
   const out = Buffer.allocUnsafe(headerLength(len) + len);
@@ -167,7 +154,7 @@ export function namedBitString(bits: readonly number[]): Buffer {
   const highest = Math.max(...bits);
   const bytes = new Uint8Array((highest >> 3) + 1);
   for (const b of bits) {
-    if (!Number.isInteger(b) || b < 0) throw new DerError(`invalid named bit ${b}`);
+    if (!Number.isInteger(b) || b < 0) throw encodingError(`invalid named bit ${b}`);
     bytes[b >> 3] |= 0x80 >> (b & 7);
   }
   return bitString(bytes, 7 - (highest & 7));
@@ -193,9 +180,9 @@ function two(n: number): string {
 
 function timeDigits(date: Date, fourDigitYear: boolean): Buffer {
   const ms = date.getTime();
-  if (!Number.isFinite(ms)) throw new DerError('invalid date');
+  if (!Number.isFinite(ms)) throw encodingError('invalid date');
   const y = date.getUTCFullYear();
-  if (y < 0 || y > 9999) throw new DerError(`year ${y} cannot be encoded`);
+  if (y < 0 || y > 9999) throw encodingError(`year ${y} cannot be encoded`);
   const year = fourDigitYear ? String(y).padStart(4, '0') : two(y % 100);
   // Whole seconds with "Z" and no fraction: the only form RFC 5280 4.1.2.5 allows.
   const text =
@@ -207,7 +194,7 @@ function timeDigits(date: Date, fourDigitYear: boolean): Buffer {
 /** UTCTime YYMMDDHHMMSSZ; only years 1950–2049 are representable. */
 export function utcTime(date: Date): Buffer {
   const y = date.getUTCFullYear();
-  if (!(y >= 1950 && y <= 2049)) throw new DerError(`UTCTime cannot hold year ${y}`);
+  if (!(y >= 1950 && y <= 2049)) throw encodingError(`UTCTime cannot hold year ${y}`);
   return tlv(Tag.UTC_TIME, timeDigits(date, false));
 }
 
@@ -230,7 +217,7 @@ const PRINTABLE = /^[A-Za-z0-9 '()+,\-./:=?]*$/;
 
 /** PrintableString: letters, digits, space and '()+,-./:=? only (X.680 41.4). */
 export function printableString(text: string): Buffer {
-  if (!PRINTABLE.test(text)) throw new DerError(`"${text}" is not a PrintableString`);
+  if (!PRINTABLE.test(text)) throw encodingError(`"${text}" is not a PrintableString`);
   return tlv(Tag.PRINTABLE_STRING, Buffer.from(text, 'latin1'));
 }
 
@@ -240,7 +227,7 @@ export function isPrintableString(text: string): boolean {
 
 /** The bytes of an IA5String (ASCII); used with implicit tags for URI and DNS names. */
 export function ia5Bytes(text: string): Buffer {
-  if (!/^[\x00-\x7f]*$/.test(text)) throw new DerError(`"${text}" is not an IA5String`);
+  if (!/^[\x00-\x7f]*$/.test(text)) throw encodingError(`"${text}" is not an IA5String`);
   return Buffer.from(text, 'latin1');
 }
 
@@ -250,9 +237,9 @@ export function ia5String(text: string): Buffer {
 
 function contextTag(tagNumber: number, isConstructed: boolean): number {
   if (!Number.isInteger(tagNumber) || tagNumber < 0 || tagNumber > 30) {
-    throw new DerError(`context tag [${tagNumber}] is out of range 0..30`);
+    throw encodingError(`context tag [${tagNumber}] is out of range 0..30`);
   }
-  return CONTEXT | (isConstructed ? CONSTRUCTED : 0) | tagNumber;
+  return tagByte(tagNumber, isConstructed);
 }
 
 /** [n] EXPLICIT: a constructed context-specific wrapper around one encoded element. */
@@ -267,7 +254,7 @@ export function implicitPrimitive(tagNumber: number, content: Uint8Array): Buffe
 
 /** [n] IMPLICIT of an already-encoded element: same length and contents, tag replaced. */
 export function implicit(tagNumber: number, inner: Uint8Array): Buffer {
-  if (inner.length < 2) throw new DerError('implicit tagging needs an encoded element');
+  if (inner.length < 2) throw encodingError('implicit tagging needs an encoded element');
   const out = Buffer.from(inner);
   out[0] = contextTag(tagNumber, (inner[0]! & CONSTRUCTED) !== 0);
   return out;

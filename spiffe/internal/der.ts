@@ -3,12 +3,24 @@
  * full ASN.1 library. It reads by offset into the caller's buffer and copies nothing, so walking a
  * certificate costs a few microseconds. Strict where laxness would let two readers disagree on
  * what a structure says (indefinite lengths, non-minimal lengths, trailing bytes); lenient nowhere.
+ *
+ * The tag numbers and DerError live here for der-writer.ts too, so both sides agree on them.
  */
 import { SigilError } from '../errors.js';
 
+/**
+ * Why an element's framing was refused. Callers that keep their own error texts (the bundle's,
+ * which match go-spiffe's) word them from this rather than from the message.
+ */
+export type DerFault = 'truncated' | 'indefinite-length' | 'length-too-large' | 'non-minimal-length' | 'malformed';
+
+/** DER that cannot be read, or a value that cannot be encoded. */
 export class DerError extends SigilError {
-  constructor(message: string) {
+  readonly fault: DerFault;
+
+  constructor(message: string, fault: DerFault = 'malformed') {
     super('SIGIL_DER_INVALID', message);
+    this.fault = fault;
   }
 }
 
@@ -29,7 +41,7 @@ export const Tag = {
   SET: 0x31,
 } as const;
 
-/** `[n]` context-specific tag byte, primitive or constructed. */
+/** `[n]` context-specific tag byte, primitive or constructed; n must be below 31 (one-byte tags). */
 export function contextTag(n: number, constructed: boolean): number {
   return 0x80 | (constructed ? 0x20 : 0) | n;
 }
@@ -47,7 +59,7 @@ export interface Tlv {
 
 /** The element at `offset`, which must end at or before `limit`. */
 export function readTlv(buf: Uint8Array, offset = 0, limit = buf.length): Tlv {
-  if (offset + 2 > limit) throw new DerError('truncated element');
+  if (offset + 2 > limit) throw new DerError('truncated element', 'truncated');
   const tag = buf[offset]!;
   // Certificates never use tag numbers >= 31; refusing them keeps Tlv.tag a single byte.
   if ((tag & 0x1f) === 0x1f) throw new DerError('unsupported high tag number');
@@ -58,15 +70,15 @@ export function readTlv(buf: Uint8Array, offset = 0, limit = buf.length): Tlv {
     length = first;
   } else {
     const n = first & 0x7f;
-    if (n === 0) throw new DerError('indefinite length is not DER');
-    if (n > 4) throw new DerError('element too long');
-    if (pos + n > limit) throw new DerError('truncated length');
+    if (n === 0) throw new DerError('indefinite length is not DER', 'indefinite-length');
+    if (n > 4) throw new DerError('element too long', 'length-too-large');
+    if (pos + n > limit) throw new DerError('truncated length', 'truncated');
     length = 0;
     for (let i = 0; i < n; i++) length = length * 256 + buf[pos++]!;
-    if (buf[offset + 2] === 0 || length < 0x80) throw new DerError('non-minimal length');
+    if (buf[offset + 2] === 0 || length < 0x80) throw new DerError('non-minimal length', 'non-minimal-length');
   }
   const end = pos + length;
-  if (end > limit) throw new DerError('truncated element');
+  if (end > limit) throw new DerError('truncated element', 'truncated');
   return { tag, start: offset, contentStart: pos, end };
 }
 

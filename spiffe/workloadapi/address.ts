@@ -5,6 +5,7 @@
  * net/url.Parse, so a value that works for a go-spiffe workload works for sigil and fails the same
  * way. Where sigil is stricter than go-spiffe, the check says why.
  */
+import { isIPv4, isIPv6 } from '../internal/ip.js';
 import { SPIFFE_ENDPOINT_SOCKET_ENV } from './constants.js';
 import { AddressRule, EndpointAddressError } from './errors.js';
 
@@ -88,37 +89,6 @@ function tcpAddress(u: Uri): EndpointAddress {
   const n = Number(port);
   if (n < 1 || n > 65535) fail(AddressRule.tcpPortRange);
   return { kind: 'tcp', host: hostname, port: n, target: bracketed ? `[${hostname}]:${n}` : `${hostname}:${n}` };
-}
-
-// ---- IP literals, as go-spiffe's net.ParseIP sees them (node:net is off limits in spiffe/) ----
-
-function isIPv4(s: string): boolean {
-  const parts = s.split('.');
-  // Leading zeros are refused as Go (since 1.17) refuses them: some parsers read them as octal.
-  return parts.length === 4 && parts.every((p) => /^(0|[1-9][0-9]{0,2})$/.test(p) && Number(p) <= 255);
-}
-
-function isIPv6(s: string): boolean {
-  const lastColon = s.lastIndexOf(':');
-  if (lastColon < 0) return false;
-  const tail = s.slice(lastColon + 1);
-  if (!tail.includes('.')) return isHexIPv6(s);
-  // An embedded IPv4 tail (`::ffff:1.2.3.4`) fills the last two groups.
-  return isIPv4(tail) && isHexIPv6(`${s.slice(0, lastColon + 1)}0:0`);
-}
-
-function isHexIPv6(s: string): boolean {
-  const halves = s.split('::');
-  const groups = (h: string): string[] => (h === '' ? [] : h.split(':'));
-  if (halves.length === 1) return groups(s).length === 8 && groups(s).every(isHexGroup);
-  if (halves.length !== 2) return false;
-  // One '::' stands for at least one zero group.
-  const both = [...groups(halves[0] ?? ''), ...groups(halves[1] ?? '')];
-  return both.length <= 7 && both.every(isHexGroup);
-}
-
-function isHexGroup(g: string): boolean {
-  return /^[0-9A-Fa-f]{1,4}$/.test(g);
 }
 
 // ---- URI splitting as Go's net/url.Parse does it, down to its error texts ----

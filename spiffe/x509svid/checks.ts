@@ -4,7 +4,7 @@
  * context (parse and verify use different texts for the same rule).
  */
 import { SpiffeId } from '../spiffeid/index.js';
-import { KeyUsage, type CertInfo } from '../internal/x509ext.js';
+import { KeyUsage, type CertInfo } from '../internal/x509.js';
 
 export const NO_URI_SAN = 'certificate contains no URI SAN';
 export const MANY_URI_SANS = 'certificate contains more than one URI SAN';

@@ -4,7 +4,7 @@
  * processed; a critical extension that constrains any other form is refused outright, since a
  * constraint that cannot be evaluated must not be ignored.
  */
-import type { GeneralName, NameConstraints } from '../internal/x509ext.js';
+import type { GeneralName, NameConstraints } from '../internal/x509.js';
 
 type Kind = 'uri' | 'dns' | 'email' | 'ip';
 

@@ -9,7 +9,7 @@
  */
 import type { X509Certificate } from 'node:crypto';
 import { messageOf } from '../errors.js';
-import { certInfo, KeyUsage, type CertInfo } from '../internal/x509ext.js';
+import { certInfo, KeyUsage, type CertInfo } from '../internal/x509.js';
 import { nameConstraintsProblem } from './name-constraints.js';
 
 /** Longest chain considered, leaf and authority included (no real SPIFFE PKI comes close). */

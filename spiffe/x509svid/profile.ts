@@ -4,43 +4,34 @@
  * Issuance is split in three so the signing key can live anywhere: a template is built and
  * encoded to DER here (sync, pure), a Signer signs the TBSCertificate bytes, and the signature is
  * wrapped into the Certificate here (sync). issueCertificate runs the three steps for one
- * certificate; a batching caller can run encodeTbs / assembleCertificate itself.
+ * certificate; a batching caller can run encodeTbs / assembleCertificate itself. Names are
+ * encoded in subject-name.ts, extensions in extensions.ts, serials and validity in validity.ts.
  */
-import { X509Certificate, randomBytes, type KeyObject } from 'node:crypto';
+import { X509Certificate, type KeyObject } from 'node:crypto';
 import { Status, messageOf } from '../errors.js';
-import { locateIssuerFields } from '../internal/der-locate.js';
 import * as der from '../internal/der-writer.js';
+import { certInfo, type CertInfo } from '../internal/x509.js';
 import { SpiffeId, type TrustDomain } from '../spiffeid/index.js';
+import {
+  authorityKeyIdExtension, CA_KEY_USAGE, caBasicConstraints, encodeExtension, LEAF_BASIC_CONSTRAINTS,
+  LEAF_EXT_KEY_USAGE, LEAF_KEY_USAGE_EC, LEAF_KEY_USAGE_RSA, subjectAltNameExtension, subjectKeyIdExtension,
+  type TemplateExtension,
+} from './extensions.js';
 import { X509ProfileError } from './profile-errors.js';
 import {
   algorithmIdentifier, isDerEcdsaSignature, isEcdsa, publicKeyFrom, publicKeyObject, signatureAlgorithmFor,
   subjectKeyIdentifier, type PublicKeyInput, type SignatureAlgorithm, type Signer,
 } from './signer.js';
+import {
+  checkDnsName, DEFAULT_CA_SUBJECT, DEFAULT_LEAF_SUBJECT, encodeName, encodeSubjectAltName, ipAddressOctets,
+  type SubjectName,
+} from './subject-name.js';
+import { BACKDATE_SECONDS, checkSerial, checkValidity } from './validity.js';
 
-/** Subject attributes, encoded in Go's pkix order (C, O, OU, CN, serialNumber) like SPIRE's. */
-export interface SubjectName {
-  /** ISO 3166 alpha-2, e.g. "US". */
-  country?: string;
-  organization?: string;
-  organizationalUnit?: string;
-  commonName?: string;
-  serialNumber?: string;
-}
-
-/** notBefore is set this far before "now" so peers with a slow clock accept a fresh SVID (SPIRE's cushion). */
-export const BACKDATE_SECONDS = 10;
-
-/** Leaf default; SPIRE's is C=US, O=SPIRE. */
-export const DEFAULT_LEAF_SUBJECT: Readonly<SubjectName> = Object.freeze({ country: 'US', organization: 'SIGIL' });
-/** CA default; the certificate's serial is added as the subject serialNumber, as SPIRE does. */
-export const DEFAULT_CA_SUBJECT: Readonly<SubjectName> = Object.freeze({ country: 'US', organization: 'SIGIL' });
-
-export interface TemplateExtension {
-  readonly oid: string;
-  readonly critical: boolean;
-  /** The extnValue contents (the DER of the extension's own value). */
-  readonly value: Buffer;
-}
+// Callers outside spiffe/ import these from this module, where they were first defined.
+export { BACKDATE_SECONDS, DEFAULT_CA_SUBJECT, DEFAULT_LEAF_SUBJECT, type SubjectName };
+export { newSerial, validityWindow, type ValidityWindow } from './validity.js';
+export type { TemplateExtension };
 
 /** Everything in a TBSCertificate except the signature algorithm, already checked and encoded. */
 export interface CertificateTemplate {
@@ -74,6 +65,8 @@ export interface LeafTemplateOptions {
   serial?: Uint8Array;
   /** Added as DNS SANs after the URI SAN; the first also becomes the CN unless subject sets one. */
   dnsNames?: readonly string[];
+  /** IPv4 or IPv6 literals, added as iPAddress SANs after the DNS names (never the CN). */
+  ipAddresses?: readonly string[];
   /** Defaults to DEFAULT_LEAF_SUBJECT. `{}` with no DNS names gives an empty subject (SAN then critical). */
   subject?: SubjectName;
 }
@@ -92,69 +85,7 @@ export interface CaTemplateOptions {
   maxPathLen?: number;
 }
 
-const OID = {
-  subjectKeyId: '2.5.29.14',
-  keyUsage: '2.5.29.15',
-  subjectAltName: '2.5.29.17',
-  basicConstraints: '2.5.29.19',
-  authorityKeyId: '2.5.29.35',
-  extKeyUsage: '2.5.29.37',
-  serverAuth: '1.3.6.1.5.5.7.3.1',
-  clientAuth: '1.3.6.1.5.5.7.3.2',
-} as const;
-
-const KU = { digitalSignature: 0, keyEncipherment: 2, keyCertSign: 5, cRLSign: 6 } as const;
-
-const encodedExtensions = new WeakMap<TemplateExtension, Buffer>();
-
-function encodeExtension(e: TemplateExtension): Buffer {
-  const hit = encodedExtensions.get(e);
-  if (hit !== undefined) return hit;
-  // critical is DEFAULT FALSE: DER leaves it out unless true.
-  const parts = [der.oid(e.oid), ...(e.critical ? [der.boolean(true)] : []), der.octetString(e.value)];
-  return der.constructed(der.Tag.SEQUENCE, parts);
-}
-
-/** An extension shared by many templates: encoded once, the encoding reused by every TBS. */
-function sharedExtension(oid: string, critical: boolean, value: Buffer): TemplateExtension {
-  const e = Object.freeze({ oid, critical, value });
-  encodedExtensions.set(e, encodeExtension(e));
-  return e;
-}
-
-const LEAF_BASIC_CONSTRAINTS = sharedExtension(OID.basicConstraints, true, der.sequence()); // cA DEFAULT FALSE
-const LEAF_KEY_USAGE_EC = sharedExtension(OID.keyUsage, true, der.namedBitString([KU.digitalSignature]));
-const LEAF_KEY_USAGE_RSA = sharedExtension(
-  OID.keyUsage, true, der.namedBitString([KU.digitalSignature, KU.keyEncipherment]));
-const LEAF_EXT_KEY_USAGE = sharedExtension(
-  OID.extKeyUsage, false, der.sequence(der.oid(OID.serverAuth), der.oid(OID.clientAuth)));
-const CA_KEY_USAGE = sharedExtension(OID.keyUsage, true, der.namedBitString([KU.keyCertSign, KU.cRLSign]));
 const VERSION_3 = der.explicit(0, der.integer(2));
-
-// [field, attribute type OID, upper bound (RFC 5280 A.1)]; country and serialNumber are
-// PrintableString by definition, the rest DirectoryString as UTF8String (RFC 5280 4.1.2.4).
-const NAME_ATTRIBUTES: ReadonlyArray<readonly [keyof SubjectName, string, number]> = [
-  ['country', '2.5.4.6', 2],
-  ['organization', '2.5.4.10', 64],
-  ['organizationalUnit', '2.5.4.11', 64],
-  ['commonName', '2.5.4.3', 64],
-  ['serialNumber', '2.5.4.5', 64],
-];
-
-function encodeName(name: SubjectName): Buffer {
-  const rdns: Buffer[] = [];
-  for (const [field, type, max] of NAME_ATTRIBUTES) {
-    const v = name[field];
-    if (v === undefined) continue;
-    const printable = field === 'country' || field === 'serialNumber';
-    const ok = (field === 'country' ? /^[A-Z]{2}$/.test(v) : v.length > 0 && [...v].length <= max) &&
-      (!printable || der.isPrintableString(v));
-    if (!ok) throw new X509ProfileError(`invalid subject ${field} "${v}"`);
-    const value = printable ? der.printableString(v) : der.utf8String(v);
-    rdns.push(der.setOf(der.sequence(der.oid(type), value)));
-  }
-  return der.constructed(der.Tag.SEQUENCE, rdns);
-}
 
 interface IssuerInfo {
   name: Buffer;
@@ -173,30 +104,30 @@ function issuerInfo(issuer: X509Certificate): IssuerInfo {
   const hit = issuers.get(issuer);
   if (hit !== undefined) return hit;
   if (!issuer.ca) throw new X509ProfileError('issuer certificate is not a CA');
-  let fields;
+  let cert: CertInfo;
   try {
-    fields = locateIssuerFields(issuer.raw);
+    cert = certInfo(issuer);
   } catch (err) {
     throw new X509ProfileError(`cannot read issuer certificate: ${messageOf(err)}`, { cause: err });
   }
-  const keyId = fields.subjectKeyId ?? subjectKeyIdentifier(fields.subjectPublicKeyInfo);
+  const keyId = Buffer.from(cert.subjectKeyId ?? subjectKeyIdentifier(cert.subjectPublicKeyInfo));
   const info: IssuerInfo = {
-    name: fields.subject,
+    // Copied verbatim so RFC 5280 name chaining matches byte for byte.
+    name: Buffer.from(cert.subject),
     publicKey: issuer.publicKey,
     algorithm: signatureAlgorithmFor(issuer.publicKey),
-    notAfter: fields.notAfter,
-    trustDomain: spiffeTrustDomainOf(issuer),
+    notAfter: cert.notAfter,
+    trustDomain: spiffeTrustDomainOf(cert),
     keyId,
-    // AuthorityKeyIdentifier ::= SEQUENCE { keyIdentifier [0] IMPLICIT OCTET STRING, … }
-    aki: sharedExtension(OID.authorityKeyId, false, der.sequence(der.implicitPrimitive(0, keyId))),
+    aki: authorityKeyIdExtension(keyId),
   };
   issuers.set(issuer, info);
   return info;
 }
 
-function spiffeTrustDomainOf(cert: X509Certificate): string | undefined {
-  for (const entry of (cert.subjectAltName ?? '').split(', ')) {
-    if (entry.startsWith('URI:spiffe://')) return SpiffeId.tryParse(entry.slice(4))?.trustDomain.name;
+function spiffeTrustDomainOf(cert: CertInfo): string | undefined {
+  for (const san of cert.subjectAltNames) {
+    if (san.kind === 'uri' && san.value.startsWith('spiffe://')) return SpiffeId.tryParse(san.value)?.trustDomain.name;
   }
   return undefined;
 }
@@ -208,94 +139,6 @@ function checkIssuerTrustDomain(issuer: IssuerInfo, td: TrustDomain): void {
   }
 }
 
-let serialPool = Buffer.alloc(0);
-let serialAt = 0;
-
-/** A random positive 127-bit serial (top bit cleared, never zero), minimal magnitude. */
-export function newSerial(): Buffer {
-  for (;;) {
-    // One randomBytes call per 256 serials: the per-call cost dominates at 16 bytes.
-    if (serialAt + 16 > serialPool.length) {
-      serialPool = randomBytes(4096);
-      serialAt = 0;
-    }
-    const raw = serialPool.subarray(serialAt, (serialAt += 16));
-    raw[0] &= 0x7f;
-    let i = 0;
-    while (i < 16 && raw[i] === 0) i++;
-    if (i < 16) return Buffer.from(raw.subarray(i));
-  }
-}
-
-function checkSerial(serial: Uint8Array | undefined): Buffer {
-  if (serial === undefined) return newSerial();
-  let i = 0;
-  while (i < serial.length && serial[i] === 0) i++;
-  const m = Buffer.from(serial.subarray(i));
-  if (m.length === 0) throw new X509ProfileError('serial number must be positive');
-  if (m.length > 20 || (m.length === 20 && m[0]! >= 0x80)) {
-    throw new X509ProfileError('serial number must fit in 20 octets (RFC 5280 4.1.2.2)');
-  }
-  return m;
-}
-
-function wholeSeconds(d: Date, what: string): Date {
-  const ms = d instanceof Date ? d.getTime() : NaN;
-  if (!Number.isFinite(ms)) throw new X509ProfileError(`${what} is not a valid date`);
-  return new Date(Math.floor(ms / 1000) * 1000);
-}
-
-function checkValidity(notBefore: Date, notAfter: Date, issuerNotAfter?: Date): [Date, Date] {
-  const nb = wholeSeconds(notBefore, 'notBefore');
-  const na = wholeSeconds(notAfter, 'notAfter');
-  if (na <= nb) throw new X509ProfileError('notAfter must be later than notBefore');
-  if (issuerNotAfter !== undefined && na > issuerNotAfter) {
-    throw new X509ProfileError(
-      `notAfter ${na.toISOString()} is after the issuer's notAfter ${issuerNotAfter.toISOString()}`);
-  }
-  return [nb, na];
-}
-
-export interface ValidityWindow {
-  notBefore: Date;
-  notAfter: Date;
-}
-
-/**
- * notBefore = now − BACKDATE_SECONDS, notAfter = min(now + ttl, cap), in whole seconds (what the
- * certificate will hold). Pass the issuer's notAfter as the cap: an SVID must not outlive its CA.
- */
-export function validityWindow(now: Date, ttlSeconds: number, options: { notAfterCap?: Date } = {}): ValidityWindow {
-  if (!Number.isFinite(ttlSeconds) || ttlSeconds < 1) {
-    throw new X509ProfileError(`TTL must be at least 1 second, got ${ttlSeconds}`);
-  }
-  const start = wholeSeconds(now, 'now').getTime();
-  let end = start + Math.floor(ttlSeconds) * 1000;
-  if (options.notAfterCap !== undefined) end = Math.min(end, wholeSeconds(options.notAfterCap, 'notAfterCap').getTime());
-  if (end <= start) {
-    throw new X509ProfileError(`validity window is empty: notAfter cap ${new Date(end).toISOString()} is not after now`, {
-      status: Status.FAILED_PRECONDITION,
-    });
-  }
-  return { notBefore: new Date(start - BACKDATE_SECONDS * 1000), notAfter: new Date(end) };
-}
-
-const DNS_LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
-
-function checkDnsName(name: string): void {
-  const labels = name.split('.');
-  const ok = name.length > 0 && name.length <= 253 &&
-    labels.every((l, i) => DNS_LABEL.test(l) || (i === 0 && l === '*' && labels.length > 1));
-  if (!ok) throw new X509ProfileError(`invalid DNS name "${name}"`);
-}
-
-function sanExtension(id: SpiffeId, dnsNames: readonly string[], subjectEmpty: boolean): TemplateExtension {
-  const names = [der.implicitPrimitive(6, der.ia5Bytes(id.toString()))]; // uniformResourceIdentifier
-  for (const d of dnsNames) names.push(der.implicitPrimitive(2, der.ia5Bytes(d))); // dNSName
-  // X-3 / RFC 5280 4.1.2.6: with an empty subject the SAN carries the identity and is critical.
-  return { oid: OID.subjectAltName, critical: subjectEmpty, value: der.constructed(der.Tag.SEQUENCE, names) };
-}
-
 /** A template for an X.509-SVID leaf (X-1..X-9). */
 export function leafTemplate(o: LeafTemplateOptions): CertificateTemplate {
   if (o.id.isTrustDomainId()) throw new X509ProfileError('leaf SPIFFE ID must have a non-root path');
@@ -304,6 +147,7 @@ export function leafTemplate(o: LeafTemplateOptions): CertificateTemplate {
   const [notBefore, notAfter] = checkValidity(o.notBefore, o.notAfter, issuer.notAfter);
   const dnsNames = o.dnsNames ?? [];
   dnsNames.forEach(checkDnsName);
+  const ipAddresses = (o.ipAddresses ?? []).map(ipAddressOctets);
   const { kind, spki } = publicKeyFrom(o.publicKey);
   const subject = { ...(o.subject ?? DEFAULT_LEAF_SUBJECT) };
   // Like SPIRE, the first DNS name doubles as CN for peers that still read it; CN is capped at 64.
@@ -330,9 +174,10 @@ export function leafTemplate(o: LeafTemplateOptions): CertificateTemplate {
       // RFC 5480 3 / RFC 8813 forbid keyEncipherment on EC keys; it is the RSA key-transport bit.
       kind === 'rsa' ? LEAF_KEY_USAGE_RSA : LEAF_KEY_USAGE_EC,
       LEAF_EXT_KEY_USAGE,
-      { oid: OID.subjectKeyId, critical: false, value: der.octetString(subjectKeyId) },
+      subjectKeyIdExtension(subjectKeyId),
       issuer.aki,
-      sanExtension(o.id, dnsNames, subjectName.length === 2),
+      // X-3 / RFC 5280 4.1.2.6: with an empty subject the SAN carries the identity and is critical.
+      subjectAltNameExtension(encodeSubjectAltName(o.id, dnsNames, ipAddresses), subjectName.length === 2),
     ],
   };
 }
@@ -361,7 +206,6 @@ export function caTemplate(o: CaTemplateOptions): CertificateTemplate {
   const subjectName = encodeName(subject);
   const subjectKeyId = subjectKeyIdentifier(spki);
   const id = SpiffeId.forTrustDomain(o.trustDomain);
-  const basic = der.sequence(der.boolean(true), ...(mpl === undefined ? [] : [der.integer(mpl)]));
   return {
     isCA: true,
     id,
@@ -376,12 +220,12 @@ export function caTemplate(o: CaTemplateOptions): CertificateTemplate {
     issuerPublicKey: signing.publicKey,
     signatureAlgorithm: signing.algorithm,
     extensions: [
-      { oid: OID.basicConstraints, critical: true, value: basic },
+      caBasicConstraints(mpl),
       CA_KEY_USAGE,
-      { oid: OID.subjectKeyId, critical: false, value: der.octetString(subjectKeyId) },
+      subjectKeyIdExtension(subjectKeyId),
       // RFC 5280 4.2.1.1 lets a self-signed certificate omit the AKI; SPIRE's roots do.
       ...(issuer === undefined ? [] : [issuer.aki]),
-      sanExtension(id, [], false),
+      subjectAltNameExtension(encodeSubjectAltName(id, [], []), false),
     ],
   };
 }

@@ -5,8 +5,9 @@
  */
 import { ECDH, KeyObject, createHash, createPublicKey, sign as cryptoSign } from 'node:crypto';
 import { messageOf } from '../errors.js';
-import { readSpki, subjectPublicKeyBits } from '../internal/der-locate.js';
+import { children, DerError, readWhole, Tag } from '../internal/der.js';
 import { NULL, bitString, integerFromBytes, oid, sequence } from '../internal/der-writer.js';
+import { readSpki } from '../internal/x509.js';
 import { X509ProfileError } from './profile-errors.js';
 
 /** The certificate signature algorithms sigil issues with, by their RFC 5758 / RFC 8017 names. */
@@ -174,7 +175,7 @@ export function publicKeyObject(input: PublicKeyInput): KeyObject {
 
 /** SHA-1 of the subjectPublicKey BIT STRING contents: RFC 5280 4.2.1.2 method (1), as SPIRE does. */
 export function subjectKeyIdentifier(spki: Uint8Array): Buffer {
-  return createHash('sha1').update(subjectPublicKeyBits(spki)).digest();
+  return createHash('sha1').update(readSpki(spki).publicKey).digest();
 }
 
 /** The one algorithm sigil signs with for a key: the hash matches the curve's strength. */
@@ -206,30 +207,18 @@ export function ecdsaP1363ToDer(signature: Uint8Array): Buffer {
   return sequence(integerFromBytes(r), integerFromBytes(s));
 }
 
-/** Length of a DER element starting at `at`, or -1 if it is not a short/one-byte-long form one. */
-function elementEnd(sig: Uint8Array, at: number, tag: number): number {
-  if (sig[at] !== tag || at + 1 >= sig.length) return -1;
-  let len = sig[at + 1]!;
-  let body = at + 2;
-  if (len === 0x81) {
-    len = sig[body++] ?? 0;
-    if (len < 0x80) return -1;
-  } else if (len & 0x80) {
-    return -1;
-  }
-  return len > 0 && body + len <= sig.length ? body + len : -1;
-}
-
 /**
  * True when `signature` is shaped like a DER ECDSA-Sig-Value. Catches a signer that returns raw
  * r||s by mistake: the certificate would still parse but never verify, failing far from the cause.
  */
 export function isDerEcdsaSignature(signature: Uint8Array): boolean {
-  const end = elementEnd(signature, 0, 0x30);
-  if (end !== signature.length) return false;
-  const body = signature[1] === 0x81 ? 3 : 2;
-  const rEnd = elementEnd(signature, body, 0x02);
-  return rEnd > 0 && elementEnd(signature, rEnd, 0x02) === end;
+  try {
+    const ints = children(signature, readWhole(signature, Tag.SEQUENCE, 'ECDSA-Sig-Value'));
+    return ints.length === 2 && ints.every((i) => i.tag === Tag.INTEGER && i.end > i.contentStart);
+  } catch (err) {
+    if (err instanceof DerError) return false;
+    throw err;
+  }
 }
 
 /**

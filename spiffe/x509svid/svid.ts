@@ -7,7 +7,7 @@ import { createPrivateKey, createPublicKey, type KeyObject, type X509Certificate
 import { messageOf } from '../errors.js';
 import { DerError, readWhole, Tag } from '../internal/der.js';
 import { decodePem, encodePem } from '../internal/pem.js';
-import { certInfo, parseCertificate, parseCertificates } from '../internal/x509ext.js';
+import { certInfo, parseCertificate, parseCertificates } from '../internal/x509.js';
 import type { SpiffeId } from '../spiffeid/index.js';
 import { hasKeyUsage, isCa, KeyUsage, leafSpiffeId } from './checks.js';
 import { X509SvidError } from './errors.js';

@@ -6,7 +6,7 @@
 import type { X509Certificate } from 'node:crypto';
 import type { X509Authorities, X509BundleSource } from '../bundle/source.js';
 import { messageOf } from '../errors.js';
-import { certInfo, Oid, parseCertificate, type CertInfo } from '../internal/x509ext.js';
+import { certInfo, Oid, parseCertificate, type CertInfo } from '../internal/x509.js';
 import type { SpiffeId } from '../spiffeid/index.js';
 import { hasKeyUsage, isCa, KeyUsage, leafSpiffeId } from './checks.js';
 import { X509SvidError } from './errors.js';

@@ -5,8 +5,9 @@
  */
 import { strict as assert } from 'node:assert';
 import { basename } from 'node:path';
-import { BundleError, JwtBundle, SpiffeBundle, WitBundle, X509Bundle } from '../../spiffe/bundle/index.js';
+import { JwtBundle, SpiffeBundle, WitBundle, X509Bundle } from '../../spiffe/bundle/index.js';
 import { TrustDomain } from '../../spiffe/spiffeid/index.js';
+import { caughtBundleError } from '../support/bundle-errors.js';
 import { readShared, readSharedJson } from '../support/shared.js';
 
 interface Vector {
@@ -42,13 +43,7 @@ function name(v: Vector): string {
 
 function assertRejected(v: Vector, parse: () => unknown): void {
   assert.equal(v.valid, false);
-  let caught: unknown;
-  try {
-    parse();
-  } catch (err) {
-    caught = err;
-  }
-  assert.ok(caught instanceof BundleError, `expected a BundleError, got ${String(caught)}`);
+  const caught = caughtBundleError(parse);
   assert.equal(caught.code, 'SIGIL_BUNDLE_INVALID');
   const expected = v.error ?? '';
   if (v.match === 'equal') assert.equal(caught.message, expected);

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { decodePem, encodePem } from '../../spiffe/internal/pem.js';
 import { X509Svid, X509SvidError } from '../../spiffe/x509svid/index.js';
 import { readShared, readSharedJson } from '../support/shared.js';
-import { issue, leafSpec } from '../unit/spiffe/x509svid-certs.js';
+import { issue, leafSpec } from '../support/x509-certs.js';
 
 interface PemVector {
   certs: string;

@@ -10,7 +10,7 @@ import { CaError, CaErrorCode } from '../../../server/ca/errors.js';
 import { KEY_TYPES } from '../../../server/keymanager/key-manager.js';
 import { SpiffeId, TrustDomain } from '../../../spiffe/spiffeid/index.js';
 import { BACKDATE_SECONDS } from '../../../spiffe/x509svid/profile.js';
-import { verifyX509Svid, X509Svid } from '../../../spiffe/x509svid/index.js';
+import { verifyX509Svid, X509ProfileError, X509Svid } from '../../../spiffe/x509svid/index.js';
 import { opensslVerify, spki, startTestCa, workloadKey } from '../../fakes/ca-harness.js';
 
 const WORKLOAD = SpiffeId.fromString('spiffe://example.org/ns/prod/sa/web');
@@ -179,5 +179,25 @@ describe('ServerCa: X.509-SVIDs', function () {
     assert.equal(leaf.checkHost('localhost'), 'localhost');
     const r = opensslVerify(dir, { roots: await ca.x509Authorities(), leaf });
     assert.equal(r.status, 0, r.output);
+  });
+
+  it("issues the server's own SVID with IP addresses, for agents that dial it by IP", async () => {
+    const { ca } = await startTestCa();
+    const svid = await ca.issueServerSvid({
+      publicKey: workloadKey().publicKey, dnsNames: ['sigil-server.example.org'], ipAddresses: ['127.0.0.1', '::1'],
+    });
+    const leaf = svid.certificates[0]!;
+    assert.equal(
+      leaf.subjectAltName,
+      'URI:spiffe://example.org/sigil/server, DNS:sigil-server.example.org, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1',
+    );
+    assert.equal(leaf.checkIP('127.0.0.1'), '127.0.0.1');
+    assert.equal(leaf.checkIP('::1'), '::1');
+    const r = opensslVerify(dir, { roots: await ca.x509Authorities(), leaf });
+    assert.equal(r.status, 0, r.output);
+    await assert.rejects(
+      ca.issueServerSvid({ publicKey: workloadKey().publicKey, ipAddresses: ['localhost'] }),
+      (e: unknown) => e instanceof X509ProfileError && e.status === 3 && e.message === 'x509svid: invalid IP address "localhost"',
+    );
   });
 });

@@ -1,20 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { BundleError, JwtBundle, WitBundle } from '../../../spiffe/bundle/index.js';
-import { makeKey, td, type KeyKind } from './bundle-fixtures.test.js';
-
-function rejects(fn: () => unknown, message: string | RegExp): BundleError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  assert.ok(caught instanceof BundleError, `expected a BundleError, got ${String(caught)}`);
-  if (typeof message === 'string') assert.equal(caught.message, message);
-  else assert.match(caught.message, message);
-  return caught;
-}
+import { JwtBundle, WitBundle } from '../../../spiffe/bundle/index.js';
+import { makeKey, td, type KeyKind } from '../../support/bundle-authorities.js';
+import { rejects } from '../../support/bundle-errors.js';
 
 const jwk = (key: KeyObject, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
   ...key.export({ format: 'jwk' }),

@@ -1,21 +1,9 @@
 import { strict as assert } from 'node:assert';
 import type { X509Certificate } from 'node:crypto';
-import { BundleError, BundleSet, SpiffeBundle, type JwtBundleSource, type X509BundleSource } from '../../../spiffe/bundle/index.js';
+import { BundleSet, SpiffeBundle, type JwtBundleSource, type X509BundleSource } from '../../../spiffe/bundle/index.js';
 import { readShared } from '../../support/shared.js';
-import { makeCa, makeKey, td } from './bundle-fixtures.test.js';
-
-function rejects(fn: () => unknown, message: string | RegExp): BundleError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  assert.ok(caught instanceof BundleError, `expected a BundleError, got ${String(caught)}`);
-  if (typeof message === 'string') assert.equal(caught.message, message);
-  else assert.match(caught.message, message);
-  return caught;
-}
+import { makeCa, makeKey, td } from '../../support/bundle-authorities.js';
+import { rejects } from '../../support/bundle-errors.js';
 
 const vector = (file: string): string =>
   readShared('conformance', 'bundle', 'spiffebundle', 'testdata', file).toString('utf8');

@@ -1,20 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { createHash, type KeyObject, type X509Certificate } from 'node:crypto';
-import { BundleError, JwtBundle, SpiffeBundle, WitBundle, X509Bundle } from '../../../spiffe/bundle/index.js';
-import { makeCa, makeKey, td, withX25519Key, type CaKind } from './bundle-fixtures.test.js';
-
-function rejects(fn: () => unknown, message: string | RegExp): BundleError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  assert.ok(caught instanceof BundleError, `expected a BundleError, got ${String(caught)}`);
-  if (typeof message === 'string') assert.equal(caught.message, message);
-  else assert.match(caught.message, message);
-  return caught;
-}
+import { JwtBundle, SpiffeBundle, WitBundle, X509Bundle } from '../../../spiffe/bundle/index.js';
+import { makeCa, makeKey, td, withX25519Key, type CaKind } from '../../support/bundle-authorities.js';
+import { rejects } from '../../support/bundle-errors.js';
 
 type Jwk = Record<string, unknown>;
 const keyJwk = (key: KeyObject, extra: Jwk = {}): Jwk => ({ ...key.export({ format: 'jwk' }), ...extra });

@@ -1,23 +1,11 @@
 import { strict as assert } from 'node:assert';
 import { X509Certificate } from 'node:crypto';
-import { BundleError, X509Bundle } from '../../../spiffe/bundle/index.js';
+import { X509Bundle } from '../../../spiffe/bundle/index.js';
 import { readShared } from '../../support/shared.js';
-import { makeCa, td, type CaKind } from './bundle-fixtures.test.js';
+import { makeCa, td, type CaKind } from '../../support/bundle-authorities.js';
+import { rejects } from '../../support/bundle-errors.js';
 
 const testdata = (file: string): Buffer => readShared('conformance', 'bundle', 'x509bundle', 'testdata', file);
-
-function rejects(fn: () => unknown, message: string | RegExp): BundleError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  assert.ok(caught instanceof BundleError, `expected a BundleError, got ${String(caught)}`);
-  if (typeof message === 'string') assert.equal(caught.message, message);
-  else assert.match(caught.message, message);
-  return caught;
-}
 
 describe('bundle: X509Bundle', () => {
   const cas: Partial<Record<CaKind, X509Certificate>> = {};

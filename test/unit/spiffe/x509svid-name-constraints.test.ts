@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { verifyX509Svid, X509SvidError } from '../../../spiffe/x509svid/index.js';
-import { Bundles, issue, leafSpec, rootSpec, type CertSpec } from './x509svid-certs.js';
+import { Bundles, issue, leafSpec, rootSpec, type CertSpec } from '../../support/x509-certs.js';
 
 const hinted = (reason: string, candidate: string): string =>
   `x509svid: could not verify leaf certificate: certificate signed by unknown authority (possibly because of ${JSON.stringify(reason)} while trying to verify candidate authority certificate ${JSON.stringify(candidate)})`;

@@ -9,7 +9,7 @@ import { Status } from '../../../spiffe/errors.js';
 import { decodeBitFlags, decodeOid, decodeTime, readTlv, Tag } from '../../../spiffe/internal/der.js';
 import { encodePem } from '../../../spiffe/internal/pem.js';
 import { X509Svid, X509SvidError } from '../../../spiffe/x509svid/index.js';
-import { issue, KU, leafSpec, rootSpec, type Issued } from './x509svid-certs.js';
+import { issue, KU, leafSpec, rootSpec, type Issued } from '../../support/x509-certs.js';
 
 const pkcs8 = (i: Issued): Buffer => i.key.export({ type: 'pkcs8', format: 'der' });
 const certPem = (...certs: Issued[]): string => certs.map((c) => encodePem('CERTIFICATE', c.der)).join('');

@@ -16,6 +16,7 @@ import {
   ecdsaP1363ToDer, publicKeyFrom, softwareSigner, subjectKeyIdentifier, type KeyKind, type SignatureAlgorithm,
   type Signer,
 } from '../../../spiffe/x509svid/signer.js';
+import { issue, rootSpec } from '../../support/x509-certs.js';
 
 const TD = TrustDomain.fromString('example.org');
 const WORKLOAD = SpiffeId.fromString('spiffe://example.org/ns/default/sa/web');
@@ -396,6 +397,21 @@ describe('rules and errors', () => {
     assert.throws(() => leafTemplate(leafOptions(leaf, key())), /issuer certificate is not a CA/);
     const other = SpiffeId.fromString('spiffe://other.org/x');
     assert.throws(() => leafTemplate(leafOptions(ca, key(), { id: other })), /trust domain "example.org", not "other.org"/);
+  });
+
+  it("reads issuers with the verifier's certificate reader, refusing one it would refuse", () => {
+    // OpenSSL takes a non-ASCII dNSName; verification (like Go) refuses the certificate.
+    const issuer = issue(rootSpec({ dns: ['\u00e9.example'], notAfter: new Date(NOW.getTime() + 24 * 3600_000) }));
+    assert.equal(issuer.cert.ca, true);
+    assert.throws(
+      () => leafTemplate(leafOptions(issuer.cert, key())),
+      (e: unknown) => e instanceof X509ProfileError &&
+        e.message === 'x509svid: cannot read issuer certificate: malformed certificate: dNSName is not an IA5String',
+    );
+    const sound = issue(rootSpec({ notAfter: new Date(NOW.getTime() + 24 * 3600_000) }));
+    const t = leafTemplate(leafOptions(sound.cert, key()));
+    assert.deepEqual(t.issuerName, sound.subject);
+    assert.deepEqual(t.authorityKeyId, sound.ski);
   });
 
   it('validates DNS names and subject attributes', () => {

@@ -13,7 +13,7 @@ import {
   verifyX509Svid,
   X509SvidError,
 } from '../../../spiffe/x509svid/index.js';
-import { Bundles, EKU, issue, KU, leafSpec, rootSpec, type Issued } from './x509svid-certs.js';
+import { Bundles, EKU, issue, KU, leafSpec, rootSpec, type Issued } from '../../support/x509-certs.js';
 
 const P = 'x509svid: ';
 const VERIFY = `${P}could not verify leaf certificate: `;

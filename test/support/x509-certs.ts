@@ -2,13 +2,12 @@
  * Test certificates for the x509svid tests, built here with a few lines of DER so every field the
  * verifier reads (two URI SANs, no keyUsage, name constraints, pathLen…) can be set or left out.
  * Independent of sigil's own issuance code on purpose: the verifier must not be tested with
- * certificates made by the code it is meant to catch mistakes in. (@peculiar/x509 needs a
- * Reflect polyfill that is not installed.)
+ * certificates made by the code it is meant to catch mistakes in.
  */
 import { createHash, createPublicKey, generateKeyPairSync, randomBytes, sign, X509Certificate, type KeyObject } from 'node:crypto';
-import type { X509Authorities, X509BundleSource } from '../../../spiffe/bundle/source.js';
-import { SigilError } from '../../../spiffe/errors.js';
-import type { TrustDomain } from '../../../spiffe/spiffeid/index.js';
+import type { X509Authorities, X509BundleSource } from '../../spiffe/bundle/source.js';
+import { SigilError } from '../../spiffe/errors.js';
+import type { TrustDomain } from '../../spiffe/spiffeid/index.js';
 
 const tlv = (tag: number, ...parts: Buffer[]): Buffer => {
   const body = Buffer.concat(parts);

@@ -1,8 +1,10 @@
 /**
  * What node:crypto's X509Certificate does not expose, read from the DER: names as raw bytes (for
- * byte-exact issuer/subject chaining, as Go compares them), validity as Dates, and the extensions
- * SVID rules depend on. Results are cached per certificate object, so a certificate that is
- * verified on every handshake is walked once.
+ * byte-exact issuer/subject chaining, as Go compares them), validity as Dates, the SPKI and the
+ * extensions SVID rules depend on. Verification and issuance (which copies an issuer's subject and
+ * key identifier into what it issues) read certificates through this one reader, so an issuer
+ * certificate that verification would refuse is refused when issuing too. Results are cached per
+ * certificate object, so a certificate that is verified on every handshake is walked once.
  */
 import { X509Certificate } from 'node:crypto';
 import {
@@ -70,6 +72,8 @@ export interface CertInfo {
   subject: Uint8Array;
   notBefore: Date;
   notAfter: Date;
+  /** Full DER encoding of the SubjectPublicKeyInfo. */
+  subjectPublicKeyInfo: Uint8Array;
   basicConstraints?: { ca: boolean; pathLen?: number };
   /** Absent when the certificate has no keyUsage extension (which is not the same as no bits). */
   keyUsage?: number;
@@ -167,6 +171,7 @@ function readCertInfo(der: Uint8Array): CertInfo {
     subject: encoding(der, subject),
     notBefore: decodeTime(times[0]!, content(der, times[0]!)),
     notAfter: decodeTime(times[1]!, content(der, times[1]!)),
+    subjectPublicKeyInfo: encoding(der, spki),
     subjectAltNames: [],
     unhandledCritical: [],
   };
@@ -283,4 +288,32 @@ function nameConstraints(value: Uint8Array, critical: boolean): NameConstraints 
     }
   }
   return nc;
+}
+
+export interface SpkiParts {
+  /** The algorithm OBJECT IDENTIFIER, whole encoding. */
+  algorithm: Buffer;
+  /** The algorithm parameters, whole encoding, if present. */
+  parameters: Buffer | undefined;
+  /** The subjectPublicKey BIT STRING contents after the unused-bits byte (which must be 0). */
+  publicKey: Buffer;
+}
+
+/** Splits a SubjectPublicKeyInfo into its algorithm and key bits (views, not copies); nothing may follow it. */
+export function readSpki(spkiDer: Uint8Array): SpkiParts {
+  const der = Buffer.from(spkiDer.buffer, spkiDer.byteOffset, spkiDer.byteLength);
+  const spki = readWhole(der, Tag.SEQUENCE, 'SubjectPublicKeyInfo');
+  const [alg, bits, ...rest] = children(der, spki);
+  if (alg?.tag !== Tag.SEQUENCE) throw new DerError('expected AlgorithmIdentifier');
+  if (bits?.tag !== Tag.BIT_STRING) throw new DerError('expected subjectPublicKey');
+  if (rest.length > 0) throw new DerError('unexpected bytes in SubjectPublicKeyInfo');
+  const [id, params, ...more] = children(der, alg);
+  if (id?.tag !== Tag.OID) throw new DerError('expected algorithm');
+  if (more.length > 0) throw new DerError('unexpected bytes in AlgorithmIdentifier');
+  if (bits.end - bits.contentStart < 2 || der[bits.contentStart] !== 0) throw new DerError('malformed subjectPublicKey');
+  return {
+    algorithm: der.subarray(id.start, id.end),
+    parameters: params === undefined ? undefined : der.subarray(params.start, params.end),
+    publicKey: der.subarray(bits.contentStart + 1, bits.end),
+  };
 }

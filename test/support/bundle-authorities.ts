@@ -1,48 +1,18 @@
 /**
  * Authorities for the bundle tests: CA certificates made with @peculiar/x509 (a library independent
- * of sigil's own issuing code) and JWT signing keys of every type a bundle can carry. This file
- * holds no tests; its name only keeps it among the bundle test files.
+ * of sigil's own issuing code) and JWT signing keys of every type a bundle can carry.
  */
+// @peculiar/x509 loads tsyringe, which needs the Reflect metadata API before it is imported.
+import 'reflect-metadata';
 import { generateKeyPairSync, webcrypto, X509Certificate, type KeyObject } from 'node:crypto';
-import { TrustDomain } from '../../../spiffe/spiffeid/index.js';
+import { TrustDomain } from '../../spiffe/spiffeid/index.js';
 
 type X509Lib = typeof import('@peculiar/x509');
 type SelfSignedParams = Parameters<X509Lib['X509CertificateGenerator']['createSelfSigned']>[0];
 
-/**
- * @peculiar/x509 loads tsyringe, which insists on a Reflect metadata polyfill; none is installed
- * and the library only stores and reads back constructor parameter types, so a map is enough.
- */
-function installReflectMetadata(): void {
-  const r = Reflect as unknown as Record<string, unknown>;
-  if (typeof r['getMetadata'] === 'function') return;
-  const store = new WeakMap<object, Map<unknown, unknown>>();
-  const own = (target: object): Map<unknown, unknown> => {
-    let m = store.get(target);
-    if (m === undefined) store.set(target, (m = new Map()));
-    return m;
-  };
-  const get = (key: unknown, target: object): unknown => {
-    for (let o: object | null = target; o !== null; o = Object.getPrototypeOf(o) as object | null) {
-      const m = store.get(o);
-      if (m?.has(key)) return m.get(key);
-    }
-    return undefined;
-  };
-  r['defineMetadata'] = (key: unknown, value: unknown, target: object): void => void own(target).set(key, value);
-  r['getOwnMetadata'] = (key: unknown, target: object): unknown => store.get(target)?.get(key);
-  r['getMetadata'] = get;
-  r['hasMetadata'] = (key: unknown, target: object): boolean => get(key, target) !== undefined;
-  r['metadata'] =
-    (key: unknown, value: unknown) =>
-    (target: object): void =>
-      void own(target).set(key, value);
-}
-
 let lib: Promise<X509Lib> | undefined;
 
 function x509(): Promise<X509Lib> {
-  installReflectMetadata();
   lib ??= import('@peculiar/x509').then((m) => {
     m.cryptoProvider.set(webcrypto as unknown as Parameters<X509Lib['cryptoProvider']['set']>[0]);
     return m;
