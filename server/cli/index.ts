@@ -1,4 +1,10 @@
 import { Command } from 'commander';
+import { runCommand } from './run.js';
+import { agentCommand } from './agent/index.js';
+import { bundleCommand } from './bundle/index.js';
+import { entryCommand } from './entry/index.js';
+import { healthcheckCommand } from './healthcheck/index.js';
+import { tokenCommand } from './token/index.js';
 
 /** `sigil server …`: the trust domain's CA and registration API, like spire-server. */
 export function serverCommand(): Command {
@@ -8,5 +14,11 @@ export function serverCommand(): Command {
       'after',
       '\nThe server signs SVIDs for the trust domain and serves agents; operators drive it over\n' +
         'its admin socket.',
-    );
+    )
+    .addCommand(entryCommand())
+    .addCommand(tokenCommand())
+    .addCommand(agentCommand())
+    .addCommand(bundleCommand())
+    .addCommand(healthcheckCommand())
+    .addCommand(runCommand());
 }
