@@ -9,18 +9,19 @@ import { ServerCa } from '../../server/ca/ca.js';
 import type { X509SvidRequest } from '../../server/ca/x509-issuer.js';
 import { MemoryKeyManager } from '../../server/keymanager/memory/memory.js';
 import { SpiffeId, TrustDomain } from '../../spiffe/spiffeid/index.js';
-import { FakeBundleStore } from '../../test/fakes/bundle-store.js';
-import { FakeCaJournalStore } from '../../test/fakes/ca-journal-store.js';
+import { openDatastore } from '../../server/datastore/open.js';
 import { measure, report } from '../lib/harness.js';
 
 const BATCH = 100;
 const td = TrustDomain.fromString('example.org');
+// The real datastore (in memory): the CA only touches it at start, never per SVID.
+const datastore = await openDatastore('sqlite::memory:');
 const ca = await ServerCa.start({
   trustDomain: td,
   keyManager: new MemoryKeyManager(),
   keyType: 'ec-p256',
-  bundles: new FakeBundleStore(),
-  journals: new FakeCaJournalStore(),
+  bundles: datastore.bundles,
+  journals: datastore.caJournals,
   serverInstanceId: 'bench',
 });
 
@@ -51,3 +52,4 @@ const cases = [
     ca.issueJwtSvid({ spiffeId: requests[next++ % BATCH]!.spiffeId, audience: ['bench'] })),
 ];
 report(`ca: SVIDs signed per second, P-256 CA key in memory (TBS ≈ ${tbsSize} bytes)`, baseline, cases);
+await datastore.close();
