@@ -7,36 +7,16 @@ import { generateKeyPairSync, type KeyObject, type X509Certificate } from 'node:
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ServerCa, type ServerCaOptions } from '../../server/ca/ca.js';
-import type { Logger } from '../../server/ca/logger.js';
 import type { KeyType } from '../../server/keymanager/key-manager.js';
 import { MemoryKeyManager } from '../../server/keymanager/memory/memory.js';
 import { TrustDomain } from '../../spiffe/spiffeid/index.js';
 import { FakeBundleStore } from './bundle-store.js';
 import { FakeCaJournalStore } from './ca-journal-store.js';
+import { RecordingLogger } from '../support/recording-logger.js';
 
 export const TD = TrustDomain.fromString('example.org');
 
-export interface LogLine {
-  level: 'info' | 'warn' | 'error';
-  message: string;
-  fields: Readonly<Record<string, unknown>> | undefined;
-}
-
-export class RecordingLogger implements Logger {
-  readonly lines: LogLine[] = [];
-  info(message: string, fields?: Readonly<Record<string, unknown>>): void {
-    this.lines.push({ level: 'info', message, fields });
-  }
-  warn(message: string, fields?: Readonly<Record<string, unknown>>): void {
-    this.lines.push({ level: 'warn', message, fields });
-  }
-  error(message: string, fields?: Readonly<Record<string, unknown>>): void {
-    this.lines.push({ level: 'error', message, fields });
-  }
-  at(level: LogLine['level']): string[] {
-    return this.lines.filter((l) => l.level === level).map((l) => l.message);
-  }
-}
+export { RecordingLogger, type LogLine } from '../support/recording-logger.js';
 
 export interface TestCa {
   ca: ServerCa;

@@ -8,42 +8,20 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createAdminApi, type AdminApi, type AdminLogger, type HealthReport } from '../../../server/api/admin/index.js';
+import { createAdminApi, type AdminApi, type HealthReport } from '../../../server/api/admin/index.js';
 import { ServerCa } from '../../../server/ca/ca.js';
 import type { Datastore } from '../../../server/datastore/datastore.js';
 import { openDatastore } from '../../../server/datastore/open.js';
 import { MemoryKeyManager } from '../../../server/keymanager/memory/memory.js';
 import { TrustDomain } from '../../../spiffe/spiffeid/index.js';
 import { REPO_ROOT } from '../../support/shared.js';
+import { RecordingLogger } from '../../support/recording-logger.js';
 
 export const TD = TrustDomain.fromString('example.org');
 export const SERVER_ID = 'spiffe://example.org/sigil/server';
 export const SIGIL = join(REPO_ROOT, 'bin', 'sigil');
 
-export interface LogLine {
-  level: keyof AdminLogger;
-  message: string;
-  fields?: Readonly<Record<string, unknown>>;
-}
-
-export class RecordingLogger implements AdminLogger {
-  readonly lines: LogLine[] = [];
-  info(message: string, fields?: Readonly<Record<string, unknown>>): void {
-    this.lines.push({ level: 'info', message, fields });
-  }
-  warn(message: string, fields?: Readonly<Record<string, unknown>>): void {
-    this.lines.push({ level: 'warn', message, fields });
-  }
-  error(message: string, fields?: Readonly<Record<string, unknown>>): void {
-    this.lines.push({ level: 'error', message, fields });
-  }
-  debug(message: string, fields?: Readonly<Record<string, unknown>>): void {
-    this.lines.push({ level: 'debug', message, fields });
-  }
-  at(level: LogLine['level']): string[] {
-    return this.lines.filter((l) => l.level === level).map((l) => l.message);
-  }
-}
+export { RecordingLogger, type LogLine } from '../../support/recording-logger.js';
 
 export interface CliResult {
   status: number | null;
