@@ -1,0 +1,60 @@
+/**
+ * The agent config file's shape: camelCase keys (SPIRE's agent keys without the underscores),
+ * every key optional here because flags and defaults fill in after (load.ts). Objects are strict,
+ * so an unknown key at any depth is an error naming its path. Flags go through the same schema.
+ */
+import { z } from 'zod';
+import { LOG_LEVELS } from '../logger.js';
+import { flag, hostPort, oneOf, path, integer, secret, trustDomain, WORKLOAD_KEY_TYPES } from './values.js';
+
+/** An empty YAML block (everything under it commented out) is null: read it as absent. */
+function section<T extends z.ZodType>(schema: T) {
+  return z.preprocess((v) => (v === null ? undefined : v), schema.optional());
+}
+
+/** `unix:` with nothing under it turns the attestor on with its defaults, so null is an empty mapping. */
+function attestor<T extends z.ZodType>(schema: T) {
+  return z.preprocess((v) => (v === null ? {} : v), schema.optional());
+}
+
+const unixAttestor = z.strictObject({
+  /** Adds unix:path and unix:sha256 selectors (reads the executable). */
+  discoverWorkloadPath: flag.optional(),
+  /** Bytes of executable hashed at most for unix:sha256; 0 = no limit, negative = never hash. */
+  workloadSizeLimit: integer.optional(),
+});
+
+export const fileSchema = z.strictObject({
+  trustDomain: trustDomain.optional(),
+  serverAddress: hostPort.optional(),
+  joinToken: secret.optional(),
+  trustBundle: path.optional(),
+  insecureBootstrap: flag.optional(),
+  socketPath: path.optional(),
+  dataDir: path.optional(),
+  logLevel: oneOf(LOG_LEVELS).optional(),
+  workloadKeyType: oneOf(WORKLOAD_KEY_TYPES).optional(),
+  workloadAttestors: section(z.strictObject({ unix: attestor(unixAttestor) })),
+});
+
+/** One layer of config (the file, or the flags), parsed but not yet merged or defaulted. */
+export type ConfigLayer = z.output<typeof fileSchema>;
+
+/** The keys the object at `objectPath` accepts (`''` for the top, `workloadAttestors.unix`), for "did you mean". */
+export function knownKeys(objectPath: string): readonly string[] {
+  let schema: z.ZodType | undefined = fileSchema;
+  for (const key of objectPath === '' ? [] : objectPath.split('.')) schema = schema && shapeOf(schema)?.[key];
+  return schema === undefined ? [] : Object.keys(shapeOf(schema) ?? {});
+}
+
+function shapeOf(schema: z.ZodType): Record<string, z.ZodType> | undefined {
+  const def = schema._zod.def as unknown as Record<string, unknown>;
+  if (def['shape']) return def['shape'] as Record<string, z.ZodType>;
+  for (const inner of [def['innerType'], def['in'], def['out'], def['schema']]) {
+    if (inner instanceof z.ZodType) {
+      const s = shapeOf(inner);
+      if (s) return s;
+    }
+  }
+  return undefined;
+}

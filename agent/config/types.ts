@@ -1,0 +1,34 @@
+import type { TrustDomain } from '../../spiffe/spiffeid/index.js';
+import type { LogLevel } from '../logger.js';
+import type { HostPort, WorkloadKeyType } from './values.js';
+
+export type { HostPort, WorkloadKeyType } from './values.js';
+
+/** How the agent trusts the server before it has a bundle of its own. */
+export type Bootstrap =
+  | { kind: 'bundle'; path: string }
+  /** Trust-on-first-use of the certificate, still requiring the server's SPIFFE ID. */
+  | { kind: 'insecure' };
+
+export interface UnixAttestorConfig {
+  discoverWorkloadPath?: boolean;
+  workloadSizeLimit?: number;
+}
+
+export interface WorkloadAttestorsConfig {
+  unix?: UnixAttestorConfig;
+}
+
+/** The agent's configuration after flags, file and defaults are merged: every value set, paths absolute. */
+export interface AgentConfig {
+  trustDomain: TrustDomain;
+  serverAddress: HostPort;
+  /** Needed only when the data directory holds no valid SVID. */
+  joinToken: string | undefined;
+  bootstrap: Bootstrap;
+  socketPath: string;
+  dataDir: string;
+  logLevel: LogLevel;
+  workloadKeyType: WorkloadKeyType;
+  workloadAttestors: WorkloadAttestorsConfig;
+}

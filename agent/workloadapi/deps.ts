@@ -1,0 +1,31 @@
+/**
+ * What the Workload API server is given: the cache's view of identities, the workload attestors, a
+ * logger and the trust domain. Nothing here knows how identities are synced or minted.
+ */
+import type { WorkloadAttestor } from '../../attestors/workload/workload-attestor.js';
+import type { WorkloadView } from '../cache/workload-view.js';
+import type { PeerSyscalls } from './peer-credentials.js';
+
+export type LogFields = Readonly<Record<string, unknown>>;
+
+/** pino's call shape (fields first, then the message), so the agent passes its pino logger as is. */
+export interface WorkloadApiLogger {
+  debug(fields: LogFields, message: string): void;
+  info(fields: LogFields, message: string): void;
+  warn(fields: LogFields, message: string): void;
+  error(fields: LogFields, message: string): void;
+}
+
+export interface WorkloadApiDeps {
+  view: WorkloadView;
+  attestors: WorkloadAttestor[];
+  logger: WorkloadApiLogger;
+  /** The agent's trust domain name (`example.org`): tokens from other trust domains have their claims filtered. */
+  trustDomain: string;
+  /** For tests: how callers are pinned against PID reuse (see peer-tracker.ts). */
+  peerTracking?: {
+    syscalls?: PeerSyscalls;
+    readStartTime?: (pid: number) => string | undefined;
+    usePidfd?: boolean;
+  };
+}
