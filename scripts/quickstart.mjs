@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const SIGIL = join(ROOT, 'bin', 'sigil');
-const BASE = join(ROOT, '.sigil', 'quickstart');
+// SIGIL_QUICKSTART_DIR moves everything (tests use a temp dir so they never touch a user's run).
+const BASE = process.env.SIGIL_QUICKSTART_DIR ?? join(ROOT, '.sigil', 'quickstart');
 const TRUST_DOMAIN = 'quickstart.sigil.test';
 const P = {
   serverData: join(BASE, 'server'),
