@@ -7,7 +7,7 @@
  */
 import { createPrivateKey } from 'node:crypto';
 import { chmod, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { messageOf } from '../../spiffe/errors.js';
 import type { Logger } from '../logger.js';
 import type { AgentSvid } from './agent-svid.js';
@@ -50,6 +50,9 @@ export class AgentStateStore {
 
   /** Creates the data directory 0700; warns when an existing one is open to others. */
   async prepare(): Promise<void> {
+    // Parents get the default mode: only the data directory itself is private (the Workload API
+    // socket may live in a sibling directory that every local process must reach).
+    await mkdir(dirname(this.#dataDir), { recursive: true });
     const created = await mkdir(this.#dataDir, { recursive: true, mode: 0o700 });
     const mode = (await stat(this.#dataDir)).mode & 0o777;
     if (created !== undefined && mode !== 0o700) await chmod(this.#dataDir, 0o700);

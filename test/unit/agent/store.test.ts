@@ -42,6 +42,18 @@ describe('agent state store', () => {
     assert.equal(await store.load(), undefined);
   });
 
+  it('makes only the data directory private, not the parents it creates (the socket may live beside it)', async () => {
+    const store = new AgentStateStore(join(dir, 'agent', 'data'), silentLogger);
+    const umask = process.umask(0o022);
+    try {
+      await store.prepare();
+    } finally {
+      process.umask(umask);
+    }
+    assert.equal(statSync(join(dir, 'agent', 'data')).mode & 0o777, 0o700);
+    assert.equal(statSync(join(dir, 'agent')).mode & 0o777, 0o755);
+  });
+
   it('treats an unreadable file as absent, saying why', async () => {
     const warnings: string[] = [];
     const logger: Logger = { ...silentLogger, warn: (a: unknown, b?: unknown) => void warnings.push(String(typeof a === 'string' ? a : b)) };
