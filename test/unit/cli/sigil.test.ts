@@ -1,7 +1,10 @@
 /** The built `sigil` executable, run as a user runs it (bin/sigil → dist/cli/main.js). */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { REPO_ROOT } from '../../support/shared.js';
 
 const SIGIL = join(REPO_ROOT, 'bin', 'sigil');
@@ -39,5 +42,31 @@ describe('cli: sigil', () => {
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, /unknown command 'frobnicate'/);
     assert.match(r.stderr, /--help/);
+  });
+
+  it('an agent command never loads the server modules (and the reverse)', () => {
+    // A module-loader hook reports every dist/server/ or dist/agent/ module the process loads.
+    const dir = mkdtempSync(join(tmpdir(), 'sigil-cli-'));
+    try {
+      const hook = join(dir, 'hook.mjs');
+      writeFileSync(
+        hook,
+        "export async function load(url, context, next) {\n" +
+          "  const m = /\\/dist\\/(server|agent)\\//.exec(url);\n" +
+          "  if (m) process.stderr.write(`LOADED ${m[1]}\\n`);\n" +
+          '  return next(url, context);\n}\n',
+      );
+      const register = `data:text/javascript,import{register}from"node:module";register(${JSON.stringify(pathToFileURL(hook).href)})`;
+      const loaded = (...args: string[]): Set<string> => {
+        const r = spawnSync(process.execPath, ['--import', register, SIGIL, ...args], { encoding: 'utf8' });
+        assert.equal(r.status, 0, r.stderr);
+        return new Set([...r.stderr.matchAll(/^LOADED (\w+)$/gm)].map((m) => m[1] ?? ''));
+      };
+      assert.deepEqual([...loaded('agent', 'run', '--help')], ['agent']);
+      assert.deepEqual([...loaded('server', 'run', '--help')], ['server']);
+      assert.deepEqual([...loaded('--help')].sort(), ['agent', 'server']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
