@@ -11,8 +11,14 @@ import {
 import type { KeyPath } from './issues.js';
 import { formatHostPort } from './values.js';
 
+/** The k8s attestor's settings that have flags (the retry and cache tuning is file-only). */
+type K8sFlags = Pick<
+  K8sAttestorConfig,
+  'kubeletUrl' | 'kubeletCa' | 'kubeletTokenFile' | 'kubeletClientCert' | 'kubeletClientKey' | 'skipKubeletVerification' | 'nodeName'
+>;
+
 /** What the flags give: only those on the command line are set. */
-export interface ConfigFlags {
+export interface ConfigFlags extends K8sFlags {
   trustDomain?: string;
   serverAddress?: string;
   joinToken?: string;
@@ -23,13 +29,6 @@ export interface ConfigFlags {
   logLevel?: string;
   /** Repeatable: exactly these attestors run (over the file's workloadAttestors keys). */
   workloadAttestor?: string[];
-  kubeletUrl?: string;
-  kubeletCa?: string;
-  kubeletTokenFile?: string;
-  kubeletClientCert?: string;
-  kubeletClientKey?: string;
-  skipKubeletVerification?: boolean;
-  nodeName?: string;
 }
 
 export type FlagKey = keyof ConfigFlags;

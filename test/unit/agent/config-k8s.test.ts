@@ -3,17 +3,10 @@
  * kubelet flags over `workloadAttestors.k8s`, paths made absolute, and mistakes named by flag or key.
  */
 import assert from 'node:assert/strict';
-import { AgentConfigError, parseYamlConfig, resolveConfig, type ConfigSources } from '../../../agent/config/index.js';
+import { parseYamlConfig, resolveConfig, type ConfigSources } from '../../../agent/config/index.js';
+import { configProblems } from '../../support/agent-config.js';
 
-const problems = (sources: ConfigSources): readonly string[] => {
-  try {
-    resolveConfig(sources);
-  } catch (err) {
-    if (err instanceof AgentConfigError) return err.problems;
-    throw err;
-  }
-  assert.fail('expected a config error');
-};
+const problems = configProblems;
 
 describe('agent config: k8s workload attestor', () => {
   const base = { trustDomain: 'example.org', insecureBootstrap: true };
