@@ -7,8 +7,11 @@
  * Prefixes (a kind node's outer docker ID, `/../../` in another cgroup namespace) do not matter.
  *
  * /proc/<pid>/cgroup is read first because the kernel writes it and the workload cannot change
- * it; /proc/<pid>/mountinfo (which a workload can shape with bind mounts) only when the cgroup file
- * names no container, as when the agent shares the workload's cgroup namespace root (`0::/`).
+ * it. /proc/<pid>/mountinfo, which a workload can shape (a bind mount of another container's cgroup
+ * directory, even unprivileged in a user namespace), is read only when every cgroup path is `/`:
+ * the process sits at the root of the agent's own cgroup namespace, where the cgroup file cannot say
+ * more. A process whose cgroup file names a non-container cgroup (`/user.slice/…`) is a host
+ * process, whatever its mounts claim.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -102,8 +105,9 @@ function unescapeMountField(s: string): string {
  */
 export function locateContainer(procRoot: string, pid: number): ContainerRef | undefined {
   const cgroupFile = join(procRoot, String(pid), 'cgroup');
-  const fromCgroup = containerOfPaths(cgroupPaths(readProc(cgroupFile)), cgroupFile);
-  if (fromCgroup !== undefined) return fromCgroup;
+  const paths = cgroupPaths(readProc(cgroupFile));
+  const fromCgroup = containerOfPaths(paths, cgroupFile);
+  if (fromCgroup !== undefined || paths.some((p) => p !== '/')) return fromCgroup;
   const mountinfoFile = join(procRoot, String(pid), 'mountinfo');
   let mountinfo: string;
   try {

@@ -108,6 +108,12 @@ describe('attestors/workload/k8s container identification', () => {
       assert.deepEqual(locateContainer(proc, 8), { containerId: CID_A, podUid: POD });
     });
 
+    it('does not let the mounts of a process in a non-container cgroup make it a container', () => {
+      write(10, 'cgroup', '1:name=systemd:/user.slice/user-1000.slice/session-2.scope\n0::/user.slice/user-1000.slice/session-2.scope\n');
+      write(10, 'mountinfo', mountLine(`/kubepods/pod${POD}/${CID_B}`, 'cgroup2') + '\n');
+      assert.equal(locateContainer(proc, 10), undefined);
+    });
+
     it('finds nothing for a host process, with or without a mountinfo file', () => {
       write(9, 'cgroup', readShared('testdata', 'cgroups', 'v1-host-process-not-in-pod.cgroup').toString('utf8'));
       assert.equal(locateContainer(proc, 9), undefined);
