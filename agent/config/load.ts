@@ -6,11 +6,11 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { BUILTIN_WORKLOAD_ATTESTOR_TYPES, isBuiltinWorkloadAttestorType } from '../../attestors/workload/builtins.js';
+import { k8sConfigProblems } from '../../attestors/workload/k8s/config.js';
 import { messageOf } from '../../spiffe/errors.js';
 import { DEFAULT_DATA_DIR, DEFAULT_LOG_LEVEL, DEFAULT_SERVER_ADDRESS, DEFAULT_SOCKET_PATH, DEFAULT_WORKLOAD_KEY_TYPE } from './defaults.js';
 import { AgentConfigError, AgentConfigErrorCode } from './errors.js';
-import { BUILTIN_WORKLOAD_ATTESTOR_TYPES, isBuiltinWorkloadAttestorType } from '../../attestors/workload/builtins.js';
-import { k8sConfigProblems } from '../../attestors/workload/k8s/config.js';
 import { CONFIG_FLAGS, flagLabel, type ConfigFlags } from './flags.js';
 import { keyName, problemsOf, type KeyPath } from './issues.js';
 import { fileSchema, type ConfigLayer } from './schema.js';
