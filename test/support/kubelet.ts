@@ -112,6 +112,8 @@ export class TestKubelet {
   requests = 0;
   /** ms each answer waits before it is sent. */
   delayMs = 0;
+  /** Replaces the answer to an authorized request (a kubelet misbehaving); undefined: the pod list. */
+  respond: ((res: http.ServerResponse) => void) | undefined;
   readonly #hidden = new Map<string, number>();
   readonly #server: http.Server;
   readonly #readOnly: boolean;
@@ -178,7 +180,8 @@ export class TestKubelet {
       return;
     }
     const send = (): void => {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(this.body());
+      if (this.respond !== undefined) this.respond(res);
+      else res.writeHead(200, { 'content-type': 'application/json' }).end(this.body());
     };
     if (this.delayMs > 0) setTimeout(send, this.delayMs);
     else send();

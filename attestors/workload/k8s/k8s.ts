@@ -11,7 +11,7 @@ import { K8S } from '../builtins.js';
 import { WorkloadAttestorError, WorkloadAttestorErrorCode, type PeerCredentials, type Selector, type WorkloadAttestor } from '../workload-attestor.js';
 import { MAX_RETRY_INTERVAL_MS, resolveK8sConfig, type K8sAttestorConfig, type ResolvedK8sConfig } from './config.js';
 import { locateContainer } from './container.js';
-import { KubeletClient } from './kubelet.js';
+import { KubeletClient, type KubeletLimits } from './kubelet.js';
 import { PodListCache, type PodListSnapshot } from './pod-cache.js';
 import type { PodIndex } from './pod-list.js';
 
@@ -29,6 +29,8 @@ export interface K8sAttestorOptions {
   procRoot?: string;
   /** Replaces the kubelet (unit tests, the benchmark's in-process list). */
   fetchPods?: () => Promise<PodIndex>;
+  /** The kubelet request's deadline and body cap; tests lower them. */
+  kubeletLimits?: KubeletLimits;
 }
 
 export class K8sWorkloadAttestor implements WorkloadAttestor {
@@ -45,7 +47,7 @@ export class K8sWorkloadAttestor implements WorkloadAttestor {
     this.#logger = options.logger;
     let fetch = options.fetchPods;
     if (fetch === undefined) {
-      const kubelet = new KubeletClient(this.config);
+      const kubelet = new KubeletClient(this.config, options.kubeletLimits);
       this.#kubelet = kubelet;
       fetch = () => kubelet.fetchPods();
     }

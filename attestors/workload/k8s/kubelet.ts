@@ -14,6 +14,14 @@ import { KUBELET_TIMEOUT_MS, MAX_POD_LIST_BYTES, type ResolvedK8sConfig } from '
 import { parsePodList, type PodIndex } from './pod-list.js';
 import { WatchedFile } from './watched-file.js';
 
+/** The defaults are the agent's; tests lower them to reach the limits quickly. */
+export interface KubeletLimits {
+  /** The whole exchange, connect to last byte (ms). */
+  timeoutMs?: number;
+  /** The largest body buffered. */
+  maxBytes?: number;
+}
+
 export class KubeletClient {
   readonly #url: URL;
   readonly #source: string;
@@ -26,7 +34,12 @@ export class KubeletClient {
   #agent: http.Agent | undefined;
   #agentStamp = '';
 
-  constructor(config: ResolvedK8sConfig) {
+  readonly #timeoutMs: number;
+  readonly #maxBytes: number;
+
+  constructor(config: ResolvedK8sConfig, limits: KubeletLimits = {}) {
+    this.#timeoutMs = limits.timeoutMs ?? KUBELET_TIMEOUT_MS;
+    this.#maxBytes = limits.maxBytes ?? MAX_POD_LIST_BYTES;
     this.#url = new URL('/pods', config.url);
     this.#source = `the kubelet at ${this.#url.href}`;
     this.#skipVerification = config.skipVerification;
@@ -50,7 +63,7 @@ export class KubeletClient {
 
   async fetchPods(): Promise<PodIndex> {
     const headers: Record<string, string> = { accept: 'application/json' };
-    if (this.#token !== undefined) headers['authorization'] = `Bearer ${this.#token.read().toString('utf8').trim()}`;
+    if (this.#token !== undefined) headers['authorization'] = `Bearer ${this.#bearer(this.#token)}`;
     const body = await this.#get(headers);
     return parsePodList(body, this.#source);
   }
@@ -78,36 +91,72 @@ export class KubeletClient {
     return this.#agent;
   }
 
+  /** The token as a header value; a file caught mid-rotation (empty) or holding junk is named. */
+  #bearer(file: WatchedFile): string {
+    const token = file.read().toString('utf8').trim();
+    if (token === '' || !/^[\x21-\x7e]+$/.test(token)) {
+      throw new WorkloadAttestorError(K8S, WorkloadAttestorErrorCode.unavailable, `${file.what} ${file.path} ${token === '' ? 'is empty' : 'holds characters a bearer token cannot have'}`);
+    }
+    return token;
+  }
+
   #get(headers: Record<string, string>): Promise<string> {
     const agent = this.#poolFor();
     const lib = this.#url.protocol === 'http:' ? http : https;
+    const ms = this.#timeoutMs;
     return new Promise((resolve, reject) => {
+      // Every caller waiting for a pod list waits on this one request, so it settles exactly once
+      // and within the deadline, whatever the kubelet does.
+      let settled = false;
+      let deadline: NodeJS.Timeout | undefined;
+      const settle = (outcome: () => void): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(deadline);
+        outcome();
+      };
       const fail = (message: string, cause?: unknown): void =>
-        reject(new WorkloadAttestorError(K8S, WorkloadAttestorErrorCode.unavailable, `${this.#source}: ${message}`, { cause }));
-      const req = lib.get(this.#url, { agent, headers, timeout: KUBELET_TIMEOUT_MS }, (res) => {
-        const code = res.statusCode ?? 0;
-        if (code !== 200) {
-          res.resume();
-          if (code === 401) fail(`401 Unauthorized: the kubelet did not accept the agent's credentials; ${this.#authHint}`);
-          else if (code === 403) fail(`403 Forbidden: the agent's identity may not read pods (RBAC: nodes/proxy get, or nodes/pods on newer kubelets)`);
-          else fail(`answered ${code} ${res.statusMessage ?? ''}`.trim());
-          return;
-        }
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > MAX_POD_LIST_BYTES) {
-            req.destroy();
-            fail(`the pod list is over ${MAX_POD_LIST_BYTES} bytes; refusing to buffer it`);
+        settle(() => reject(new WorkloadAttestorError(K8S, WorkloadAttestorErrorCode.unavailable, `${this.#source}: ${message}`, { cause })));
+      let req: http.ClientRequest;
+      try {
+        req = lib.get(this.#url, { agent, headers, timeout: ms }, (res) => {
+          const code = res.statusCode ?? 0;
+          res.on('error', (err) => fail(`reading the answer failed: ${messageOf(err)}`, err));
+          if (code !== 200) {
+            res.resume();
+            if (code === 401) fail(`401 Unauthorized: the kubelet did not accept the agent's credentials; ${this.#authHint}`);
+            else if (code === 403) fail(`403 Forbidden: the agent's identity may not read pods (RBAC: nodes/proxy get, or nodes/pods on newer kubelets)`);
+            else fail(`answered ${code} ${res.statusMessage ?? ''}`.trim());
             return;
           }
-          chunks.push(chunk);
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on('data', (chunk: Buffer) => {
+            size += chunk.length;
+            if (size > this.#maxBytes) {
+              fail(`the pod list is over ${this.#maxBytes} bytes; refusing to buffer it`);
+              req.destroy();
+              return;
+            }
+            chunks.push(chunk);
+          });
+          res.on('end', () => settle(() => resolve(Buffer.concat(chunks, size).toString('utf8'))));
         });
-        res.on('end', () => resolve(Buffer.concat(chunks, size).toString('utf8')));
-        res.on('error', (err) => fail(`reading the answer failed: ${messageOf(err)}`, err));
+      } catch (err) {
+        // Node refuses a request it cannot send (a header value it rejects) by throwing here.
+        fail(`cannot send the request: ${messageOf(err)}`, err);
+        return;
+      }
+      // The socket's `timeout` notices only silence; a kubelet trickling bytes would otherwise hold
+      // the request, and every caller sharing it, for as long as it liked.
+      deadline = setTimeout(() => {
+        fail(`no complete answer within ${ms} ms`);
+        req.destroy();
+      }, ms);
+      req.on('timeout', () => {
+        fail(`no answer within ${ms} ms`);
+        req.destroy();
       });
-      req.on('timeout', () => req.destroy(new Error(`no answer within ${KUBELET_TIMEOUT_MS} ms`)));
       req.on('error', (err) => fail(tlsHint(err, this.#skipVerification), err));
     });
   }

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { K8sAttestorConfig } from '../../../attestors/workload/k8s/config.js';
@@ -123,6 +124,82 @@ describe('attestors/workload/k8s kubelet client (real HTTPS server)', function (
     const snaps = await Promise.all(Array.from({ length: 50 }, () => a.pods.get()));
     assert.ok(snaps.every((s) => s === snaps[0]));
     assert.equal(k.requests, 1);
+  });
+
+  describe('a kubelet that misbehaves', () => {
+    const LIMITS = { timeoutMs: 400, maxBytes: 4096 };
+    const misbehaving = async (respond: (res: ServerResponse) => void): Promise<{ k: TestKubelet; a: K8sWorkloadAttestor }> => {
+      const k = await kubelet({ tokens: new Set(['t']) });
+      k.respond = respond;
+      const a = new K8sWorkloadAttestor(
+        { kubeletUrl: k.url, kubeletCa: file(`ca-${k.url.split(':').pop()}.pem`, pem(k.ca)), kubeletTokenFile: file('t', 't'), podListCacheMs: 0 },
+        { env: {}, kubeletLimits: LIMITS },
+      );
+      attestors.push(a);
+      return { k, a };
+    };
+    /** After the failure the next fetch is a fresh request that works: nothing stays stuck or poisoned. */
+    const recovers = async (k: TestKubelet, a: K8sWorkloadAttestor): Promise<void> => {
+      k.respond = undefined;
+      assert.equal((await a.pods.get()).index.podCount, 1);
+    };
+
+    it('trickling bytes: every waiting caller is answered at the deadline, then the next request works', async () => {
+      const timers = new Set<NodeJS.Timeout>();
+      const { k, a } = await misbehaving((res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write('{"items":[');
+        const t = setInterval(() => res.write(' '), 20);
+        timers.add(t);
+        res.on('close', () => clearInterval(t));
+      });
+      try {
+        const callers = Array.from({ length: 5 }, () => rejectsWith(a.pods.get(), new RegExp(`/pods: no complete answer within ${LIMITS.timeoutMs} ms$`)));
+        await Promise.all(callers);
+        assert.equal(k.requests, 1);
+        await recovers(k, a);
+      } finally {
+        for (const t of timers) clearInterval(t);
+      }
+    });
+
+    it('silent after accepting: refused at the deadline', async () => {
+      const { k, a } = await misbehaving(() => undefined);
+      await rejectsWith(a.pods.get(), new RegExp(`no (complete )?answer within ${LIMITS.timeoutMs} ms$`));
+      await recovers(k, a);
+    });
+
+    it('a body over the cap is refused without buffering it', async () => {
+      const { k, a } = await misbehaving((res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ items: [], pad: 'x'.repeat(LIMITS.maxBytes * 4) }));
+      });
+      await rejectsWith(a.pods.get(), new RegExp(`the pod list is over ${LIMITS.maxBytes} bytes; refusing to buffer it`));
+      await recovers(k, a);
+    });
+
+    it('garbage, a non-200 answer, or a connection cut mid-body: each named, none hangs', async () => {
+      const { k, a } = await misbehaving((res) => res.writeHead(200).end('<html>oops</html>'));
+      await rejectsWith(a.pods.get(), /answered with something that is not JSON/);
+      k.respond = (res) => res.writeHead(500, 'Internal Server Error').end('boom');
+      await rejectsWith(a.pods.get(), /\/pods: answered 500 Internal Server Error$/);
+      k.respond = (res) => {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' });
+        res.write('{"items":[', () => res.destroy());
+      };
+      await rejectsWith(a.pods.get(), /\/pods: (reading the answer failed|request failed): /);
+      await recovers(k, a);
+    });
+
+    it('an empty token file (caught mid-rotation) is named rather than sent', async () => {
+      const { a } = await misbehaving(() => undefined);
+      writeFileSync(join(dir, 't'), '\n');
+      try {
+        await rejectsWith(a.pods.get(), /the kubelet token file \(kubeletTokenFile, --kubelet-token-file\) \S+\/t is empty$/);
+      } finally {
+        writeFileSync(join(dir, 't'), 't');
+      }
+    });
   });
 
   it('defaults to https://$MY_NODE_NAME:10250 with the service-account token and CA', () => {
