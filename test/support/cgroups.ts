@@ -45,6 +45,7 @@ export function cgroupsUnavailable(): string | undefined {
 
 export class CgroupSandbox {
   readonly #roots: string[] = [];
+  readonly #children = new Set<ChildProcess>();
   readonly #h = hierarchies();
   readonly #prefix = `sigil-test-${randomBytes(4).toString('hex')}`;
 
@@ -76,15 +77,31 @@ export class CgroupSandbox {
   spawnIn(c: PodContainer, argv: readonly string[]): ChildProcess {
     const moves = this.dirsFor(c).map((d) => `echo $$ > '${d}/cgroup.procs'`).join(' && ');
     const quoted = argv.map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ');
-    return spawn('/bin/sh', ['-c', `${moves} && exec ${quoted}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('/bin/sh', ['-c', `${moves} && exec ${quoted}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.#children.add(child);
+    child.once('exit', () => this.#children.delete(child));
+    return child;
   }
 
   #track(root: string): void {
     if (!this.#roots.includes(root)) this.#roots.push(root);
   }
 
-  /** Removes every directory made, deepest first; a cgroup with a process still in it is reported. */
-  cleanup(): string[] {
+  /**
+   * Kills what spawnIn started and is still running (a failed or timed-out test leaves it), then
+   * removes every directory made, deepest first; a cgroup that still cannot go is reported.
+   */
+  async cleanup(): Promise<string[]> {
+    await Promise.all(
+      [...this.#children].map(async (child) => {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        // exitCode and signalCode are both null until the child is reaped.
+        if (child.exitCode === null && child.signalCode === null) {
+          child.kill('SIGKILL');
+          await exited;
+        }
+      }),
+    );
     const left: string[] = [];
     const remove = (dir: string): void => {
       if (!existsSync(dir)) return;

@@ -146,15 +146,24 @@ export class TestKubelet {
     return `${this.#readOnly ? 'http' : 'https'}://127.0.0.1:${port}`;
   }
 
-  /** Leaves `containerId` out of the list for the next `ms` (kubelet lag). */
-  hide(containerId: string, ms: number): void {
-    this.#hidden.set(containerId, Date.now() + ms);
+  /**
+   * Leaves `containerId` out of the next `answers` pod lists (kubelet lag; Infinity: until hidden
+   * again with a count). Counted in answers, not time, so a slow machine sees the same exchange.
+   */
+  hide(containerId: string, answers: number): void {
+    this.#hidden.set(containerId, answers);
   }
 
-  /** The list as it would be answered now. */
+  /** Pod lists still to be answered without `containerId`. */
+  hiddenFor(containerId: string): number {
+    return this.#hidden.get(containerId) ?? 0;
+  }
+
+  /** The next answer's list; each call counts against the hidden containers. */
   body(): string {
-    const now = Date.now();
-    const visible = (c: TestContainer): boolean => c.id === undefined || (this.#hidden.get(c.id) ?? 0) <= now;
+    const hidden = new Set([...this.#hidden].filter(([, left]) => left > 0).map(([id]) => id));
+    for (const id of hidden) this.#hidden.set(id, this.#hidden.get(id)! - 1);
+    const visible = (c: TestContainer): boolean => c.id === undefined || !hidden.has(c.id);
     const items = this.pods
       .map((p) => ({ ...p, containers: p.containers.filter(visible), initContainers: (p.initContainers ?? []).filter(visible) }))
       .filter((p) => p.containers.length > 0 || p.initContainers.length > 0)
