@@ -4,13 +4,13 @@
  * fallback and its order on prepared /proc trees.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cgroupPaths, containerOfPath, containerOfPaths, locateContainer, mountinfoCgroupRoots } from '../../../../attestors/workload/k8s/container.js';
 import { WorkloadAttestorError, WorkloadAttestorErrorCode } from '../../../../attestors/workload/workload-attestor.js';
 import { Status } from '../../../../spiffe/errors.js';
-import { readShared } from '../../../support/shared.js';
+import { readShared, sharedPath } from '../../../support/shared.js';
 
 interface Sample {
   file: string;
@@ -36,6 +36,8 @@ describe('attestors/workload/k8s container identification', () => {
   const all = samples();
 
   it('covers every sample file in the directory', () => {
+    const files = readdirSync(sharedPath('testdata', 'cgroups')).filter((f) => f.endsWith('.cgroup'));
+    assert.deepEqual(all.map((s) => s.file).sort(), files.sort());
     assert.equal(all.length, 25);
   });
 

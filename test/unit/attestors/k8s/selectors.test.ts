@@ -104,8 +104,9 @@ describe('attestors/workload/k8s selectors (SPIRE testdata)', () => {
       assert.match(err.message, new RegExp(`container 9bca8d63\\w+ in pod 2c48913c-b29f-11e7-9350-020968147796 of pid ${pid} is not in the kubelet's pod list after \\d+ looks over 60 ms \\(retryTimeoutMs\\)`));
       return true;
     });
-    // Doubling from 5 ms within 60 ms: a handful of fetches, not a busy loop.
-    assert.ok(fetches >= 2 && fetches <= 6, `fetches: ${fetches}`);
+    // Doubling from 5 ms within 60 ms: 5 or so fetches, not a busy loop. The bound has slack for
+    // timers that fire a little early against the clock the deadline is measured on.
+    assert.ok(fetches >= 2 && fetches <= 8, `fetches: ${fetches}`);
   });
 
   it('a host process has no k8s selectors, and the kubelet is not asked', async () => {
