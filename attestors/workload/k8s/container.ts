@@ -11,9 +11,12 @@
  * directory, even unprivileged in a user namespace), is read only when every cgroup path is `/`:
  * the process sits at the root of the agent's own cgroup namespace, where the cgroup file cannot say
  * more. A process whose cgroup file names a non-container cgroup (`/user.slice/…`) is a host
- * process, whatever its mounts claim.
+ * process, whatever its mounts claim. And mounts are believed only from a process in the agent's
+ * own user namespace: on a host that leaves processes in the root cgroup, any user could otherwise
+ * `unshare -Urm`, bind-mount a pod's cgroup directory, and be taken for that pod. A container
+ * runtime mounts as root in the initial user namespace, which an unprivileged process cannot do.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { messageOf } from '../../../spiffe/errors.js';
 import { K8S } from '../builtins.js';
@@ -108,6 +111,7 @@ export function locateContainer(procRoot: string, pid: number): ContainerRef | u
   const paths = cgroupPaths(readProc(cgroupFile));
   const fromCgroup = containerOfPaths(paths, cgroupFile);
   if (fromCgroup !== undefined || paths.some((p) => p !== '/')) return fromCgroup;
+  if (userNamespace(procRoot, String(pid)) !== userNamespace(procRoot, 'self')) return undefined;
   const mountinfoFile = join(procRoot, String(pid), 'mountinfo');
   let mountinfo: string;
   try {
@@ -119,6 +123,17 @@ export function locateContainer(procRoot: string, pid: number): ContainerRef | u
     throw unreadable(mountinfoFile, err);
   }
   return containerOfPaths(mountinfoCgroupRoots(mountinfo), mountinfoFile);
+}
+
+/** `user:[4026531837]`, or undefined on a kernel without user namespaces (nothing to compare). */
+function userNamespace(procRoot: string, pid: string): string | undefined {
+  const link = join(procRoot, pid, 'ns', 'user');
+  try {
+    return readlinkSync(link);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw unreadable(link, err);
+  }
 }
 
 function readProc(file: string): string {

@@ -4,7 +4,7 @@
  * fallback and its order on prepared /proc trees.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cgroupPaths, containerOfPath, containerOfPaths, locateContainer, mountinfoCgroupRoots } from '../../../../attestors/workload/k8s/container.js';
@@ -102,6 +102,23 @@ describe('attestors/workload/k8s container identification', () => {
       const root = `/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod${POD.replaceAll('-', '_')}.slice/cri-containerd-${CID_A}.scope`;
       write(7, 'mountinfo', [mountLine('/', 'ext4'), mountLine('/', 'cgroup2'), mountLine(root, 'cgroup2')].join('\n') + '\n');
       assert.deepEqual(locateContainer(proc, 7), { containerId: CID_A, podUid: POD });
+    });
+
+    it("believes mountinfo only from a process in the agent's user namespace (no `unshare -Urm` bind-mount spoof)", () => {
+      const userns = (pid: number | 'self', ns: string): void => {
+        mkdirSync(join(proc, String(pid), 'ns'), { recursive: true });
+        symlinkSync(ns, join(proc, String(pid), 'ns', 'user'));
+      };
+      const root = `/kubepods/besteffort/pod${POD}/${CID_A}`;
+      userns('self', 'user:[4026531837]');
+      write(11, 'cgroup', '0::/\n');
+      write(11, 'mountinfo', mountLine(root, 'cgroup2') + '\n');
+      userns(11, 'user:[4026532512]');
+      assert.equal(locateContainer(proc, 11), undefined);
+      write(13, 'cgroup', '0::/\n');
+      write(13, 'mountinfo', mountLine(root, 'cgroup2') + '\n');
+      userns(13, 'user:[4026531837]');
+      assert.deepEqual(locateContainer(proc, 13), { containerId: CID_A, podUid: POD });
     });
 
     it('believes the cgroup file over mountinfo, which the workload can shape with bind mounts', () => {
