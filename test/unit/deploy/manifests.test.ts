@@ -7,10 +7,12 @@
  * account. Only sigil's own folders are read (deploy/examples/ holds others' examples too).
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { KUBELET_SECURE_PORT, NODE_NAME_ENV } from '../../../attestors/workload/k8s/config.js';
+import { KUBELET_SECURE_PORT, MAX_POD_LIST_BYTES, NODE_NAME_ENV } from '../../../attestors/workload/k8s/config.js';
 import { resolveConfig as resolveAgentConfig, parseYamlConfig as parseAgentYaml, type ConfigFlags as AgentFlags } from '../../../agent/config/index.js';
 import { resolveConfig as resolveServerConfig, parseYamlConfig as parseServerYaml, type ConfigFlags as ServerFlags } from '../../../server/config/index.js';
 import { DEFAULT_BIND } from '../../../server/config/defaults.js';
@@ -106,7 +108,7 @@ describe('deploy/ manifests', () => {
   });
 
   it("the agent ConfigMap's agent.yaml, with the DaemonSet's flags, passes the agent's config loader and runs unix and k8s", () => {
-    const flags: AgentFlags = { kubeletUrl: flagValue(agentArgs, '--kubelet-url')!.replace('${MY_NODE_IP}', '10.0.0.7'), joinToken: 'tok' };
+    const flags: AgentFlags = { kubeletUrl: flagValue(agentArgs, '--kubelet-url')!.replace('${host}', '10.0.0.7'), joinToken: 'tok' };
     const c = resolveAgentConfig({ file: parseAgentYaml(at<string>(agentCm, 'data', 'agent.yaml'), 'agent.yaml'), flags });
     assert.equal(c.socketPath, DEFAULT_AGENT_SOCKET_PATH);
     assert.deepEqual(Object.keys(c.workloadAttestors).sort(), ['k8s', 'unix']);
@@ -125,12 +127,18 @@ describe('deploy/ manifests', () => {
     }
   });
 
-  it('the agent DaemonSet has hostPID, its node name from the downward API, /dev/tpmrm0 and the kubelet RBAC', () => {
+  it('the agent DaemonSet has hostPID, its node name from the downward API, /dev/tpmrm0 (tpm component) and the kubelet RBAC', () => {
     assert.equal(podSpec(ds)['hostPID'], true);
     const env = at<Obj[]>(container(ds, 'sigil-agent'), 'env');
     assert.deepEqual(env.find((e) => e['name'] === NODE_NAME_ENV)?.['valueFrom'], { fieldRef: { fieldPath: 'spec.nodeName' } });
-    assert.deepEqual(volume(ds, 'tpm')['hostPath'], { path: '/dev/tpmrm0', type: 'CharDevice' });
-    assert.equal(mountPath(container(ds, 'sigil-agent'), 'tpm'), '/dev/tpmrm0');
+    // A CharDevice hostPath keeps the pod from starting on a node without the device: not in the base.
+    assert.ok(!at<Obj[]>(podSpec(ds), 'volumes').some((v) => at<string>(v, 'hostPath', 'path') === '/dev/tpmrm0'));
+    const [tpm] = readYaml(join(DEPLOY, 'components', 'tpm', 'kustomization.yaml')) as [Obj & { patches: { path: string }[] }];
+    assert.equal(tpm['kind'], 'Component');
+    const patch = find(tpm.patches.flatMap((pt) => readYaml(join(DEPLOY, 'components', 'tpm', pt.path)) as Manifest[]), 'DaemonSet', ds.metadata.name);
+    assert.deepEqual(volume(patch, 'tpm')['hostPath'], { path: '/dev/tpmrm0', type: 'CharDevice' });
+    assert.equal(mountPath(container(patch, 'sigil-agent'), 'tpm'), '/dev/tpmrm0');
+    assert.equal(at<boolean>(container(ds, 'sigil-agent'), 'securityContext', 'privileged'), true, 'the device cgroup admits the TPM only to a privileged container');
     assert.equal(at<string>(volume(ds, 'agent-socket'), 'hostPath', 'type'), 'DirectoryOrCreate');
     const sa = podSpec(ds)['serviceAccountName'] as string;
     const binding = find(all, 'ClusterRoleBinding', 'sigil-agent');
@@ -138,6 +146,34 @@ describe('deploy/ manifests', () => {
     const role = find(all, 'ClusterRole', at<string>(binding, 'roleRef', 'name'));
     const rules = at<Obj[]>(role, 'rules');
     assert.ok(rules.some((r) => (r['resources'] as string[]).includes('nodes/proxy') && (r['verbs'] as string[]).includes('get')));
+  });
+
+  it("the agent's start line gives a kubelet URL the config loader takes, for an IPv4 or IPv6 node, and the join token only when there is one", () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'sgdeploy-'));
+    try {
+      // A `sigil` that prints its arguments, one per line, in place of the agent.
+      writeFileSync(join(tmp, 'sigil'), '#!/bin/sh\nfor a in "$@"; do printf "%s\\n" "$a"; done\n', { mode: 0o755 });
+      const argv = (ip: string, node: string): string[] =>
+        execFileSync('/bin/sh', ['-c', agentArgs], { env: { PATH: `${tmp}:/usr/bin:/bin`, MY_NODE_IP: ip, MY_NODE_NAME: node }, encoding: 'utf8' }).trimEnd().split('\n');
+      const file = parseAgentYaml(at<string>(agentCm, 'data', 'agent.yaml'), 'agent.yaml');
+      for (const [ip, url] of [['10.0.0.7', 'https://10.0.0.7:10250'], ['fd00::7', 'https://[fd00::7]:10250']] as const) {
+        const args = argv(ip, 'node-without-token');
+        assert.deepEqual(args.slice(0, 2), ['agent', 'run']);
+        assert.equal(args[args.indexOf('--kubelet-url') + 1], url);
+        assert.ok(!args.includes('--join-token'));
+        const c = resolveAgentConfig({ file, flags: { kubeletUrl: url, joinToken: 'tok' } });
+        assert.equal(c.workloadAttestors.k8s?.kubeletUrl, url);
+      }
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
+  it("the agent's memory limit holds the largest pod list the k8s attestor accepts while it is parsed", () => {
+    const limit = at<string>(container(ds, 'sigil-agent'), 'resources', 'limits', 'memory');
+    const mib = Number(/^(\d+)Mi$/.exec(limit)?.[1]);
+    // ~100 MiB for the agent itself, and parsing takes ~5× the body (attestors/workload/k8s/config.ts).
+    assert.ok(mib * 2 ** 20 >= 100 * 2 ** 20 + 6 * MAX_POD_LIST_BYTES, `${limit} against a ${MAX_POD_LIST_BYTES}-byte cap`);
   });
 
   it('every Service and controller selects the labels of its own pods', () => {
@@ -162,7 +198,10 @@ describe('deploy/ manifests', () => {
     const c = container(stsPatch, 'sigil-server');
     const args = at<string[]>(c, 'args').join(' ');
     assert.equal(flagValue(args, '--datastore'), '$(SIGIL_DATASTORE)');
-    assert.equal(at<Obj[]>(c, 'env').find((e) => e['name'] === 'SIGIL_DATASTORE')?.['valueFrom'] !== undefined, true);
+    const secretOf = (name: string): Obj | undefined => at<Obj>(at<Obj[]>(c, 'env').find((e) => e['name'] === name), 'valueFrom', 'secretKeyRef');
+    assert.deepEqual(secretOf('SIGIL_DATASTORE'), { name: 'sigil-datastore', key: 'url' });
+    // The password stays off the command line: node-postgres reads PGPASSWORD.
+    assert.deepEqual(secretOf('PGPASSWORD'), { name: 'sigil-datastore', key: 'password', optional: true });
     const cm = find(patches, 'ConfigMap', 'sigil-server');
     const flags: ServerFlags = { datastore: 'postgres://sigil:pw@postgres.db.svc:5432/sigil' };
     const resolved = resolveServerConfig({ file: parseServerYaml(at<string>(cm, 'data', 'server.yaml'), 'server.yaml'), flags });
