@@ -123,7 +123,8 @@ export class KubeletClient {
           const code = res.statusCode ?? 0;
           res.on('error', (err) => fail(`reading the answer failed: ${messageOf(err)}`, err));
           if (code !== 200) {
-            res.resume();
+            // Not drained for reuse: an error body could be endless, and nothing bounds it once settled.
+            req.destroy();
             if (code === 401) fail(`401 Unauthorized: the kubelet did not accept the agent's credentials; ${this.#authHint}`);
             else if (code === 403) fail(`403 Forbidden: the agent's identity may not read pods (RBAC: nodes/proxy get, or nodes/pods on newer kubelets)`);
             else fail(`answered ${code} ${res.statusMessage ?? ''}`.trim());

@@ -192,6 +192,22 @@ describe('attestors/workload/k8s kubelet client (real HTTPS server)', function (
       await recovers(k, a);
     });
 
+    it('an error answer with an endless body: refused at once, and its connection closed rather than drained', async () => {
+      let closed: () => void = () => undefined;
+      const connectionClosed = new Promise<void>((resolve) => (closed = resolve));
+      const { k, a } = await misbehaving((res) => {
+        res.writeHead(503, 'Service Unavailable');
+        const t = setInterval(() => res.write('x'.repeat(1024)), 5);
+        res.on('close', () => {
+          clearInterval(t);
+          closed();
+        });
+      });
+      await rejectsWith(a.pods.get(), /\/pods: answered 503 Service Unavailable$/);
+      await connectionClosed;
+      await recovers(k, a);
+    });
+
     it('an empty token file (caught mid-rotation) is named rather than sent', async () => {
       const { a } = await misbehaving(() => undefined);
       writeFileSync(join(dir, 't'), '\n');
