@@ -88,6 +88,7 @@ export function x509CaRecord(ca: X509Ca, status: AuthorityStatus): X509CaRecord 
     certificate: b64(ca.certificate),
     upstreamChain: ca.intermediates.slice(1).map(b64),
     upstreamRoots: selfSigned ? [] : ca.roots.map(b64),
+    keyLocation: ca.key.location,
   };
 }
 
