@@ -21,7 +21,7 @@ import { CaError, CaErrorCode } from './errors.js';
 import { encodeJournal, promotePrepared, withPrepared, type Journal } from './journal.js';
 import { JWT_KIND, X509_KIND, type Authority, type AuthorityKind, type AuthorityRecord, type KindName, type Slots } from './kinds.js';
 import { activateAt, prepareAt, pruneAt, pruneMarginMs } from './schedule.js';
-import { otherSlot, type CaState } from './startup.js';
+import { otherSlot, publishedAuthorities, type CaState } from './startup.js';
 
 /** The timer sleeps at most this long, so a clock that jumps is noticed. */
 const MAX_SLEEP_MS = 10_000;
@@ -48,6 +48,8 @@ export class Rotator {
   #queue: Promise<unknown> = Promise.resolve();
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
+  /** A prepared authority is in the journal but publishing it failed: the next step retries. */
+  #unpublished = false;
 
   constructor(c: CaConfig, publisher: BundlePublisher, state: CaState) {
     this.#c = c;
@@ -65,6 +67,10 @@ export class Rotator {
   tick(): Promise<void> {
     return this.#serial(async () => {
       const now = this.#c.now();
+      if (this.#unpublished) {
+        await this.#publisher.addAuthorities(publishedAuthorities(this.#state));
+        this.#unpublished = false;
+      }
       for (const kind of KINDS) {
         const slots = this.#slots(kind);
         if (slots.prepared === undefined && now >= prepareAt(slots.active)) await this.#prepare(kind, now);
@@ -171,7 +177,9 @@ export class Rotator {
     const journal = this.#state.journal;
     await this.#save(kind.withRecords(journal, withPrepared(kind.records(journal), kind.toRecord(next, 'prepared'))));
     slots.prepared = next;
+    this.#unpublished = true;
     await this.#publisher.addAuthorities(kind.published(next));
+    this.#unpublished = false;
     this.#c.logger.info(`prepared the next ${kind.label} and published it in the bundle`, {
       ...kind.logFields(this.#c, next), activateAt: activateAt(slots.active).toISOString(),
     });

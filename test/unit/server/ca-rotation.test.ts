@@ -278,4 +278,21 @@ describe('ServerCa: rotation', function () {
     assert.equal(stored.x509CAs.filter((r) => r.status === 'active').length, 1);
     assert.equal(stored.jwtKeys.at(-1)!.status, 'active');
   });
+
+  it('publishes a prepared authority on the next step when the bundle could not be written', async () => {
+    const { ca } = await startTestCa({ bundles, journals, now: clock });
+    const schedule = ca.authorities();
+    const update = bundles.update.bind(bundles);
+    let failing = true;
+    bundles.update = (td, fn) => (failing ? Promise.reject(new Error('database unavailable')) : update(td, fn));
+    now = schedule.jwt.prepareAt!;
+    await assert.rejects(ca.rotateIfDue(), /database unavailable/);
+    const b = one(x509Of(ca.authorities(), 'prepared'));
+    assert.equal((await ca.bundle()).x509Authorities().length, 1, 'recorded as prepared, not yet published');
+    failing = false;
+    await ca.rotateIfDue();
+    assert.equal((await ca.bundle()).x509Authorities().length, 2);
+    assert.ok((await ca.bundle()).hasJwtAuthority(one(jwtOf(ca.authorities(), 'prepared')).id));
+    assert.equal(one(x509Of(ca.authorities(), 'prepared')).id, b.id, 'the same authority, not a new one');
+  });
 });
