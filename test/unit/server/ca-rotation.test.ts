@@ -75,8 +75,9 @@ describe('ServerCa: rotation', function () {
     const seq = await sequence(ca);
     const rootA = one([...(await ca.bundle()).x509Authorities()]);
 
-    // The JWT key is not backdated as certificates are: its steps come 10 s after the CA's.
-    assert.equal(first.jwt.prepareAt!.getTime() - first.x509.prepareAt!.getTime(), 5000);
+    // Both kinds count their life from when they were made, not from the backdated notBefore.
+    assert.deepEqual(first.jwt, first.x509);
+    assert.equal(a.issuedAt.getTime(), T0.getTime());
     now = first.jwt.prepareAt!;
     await ca.rotateIfDue();
     const prepared = ca.authorities();
@@ -294,5 +295,28 @@ describe('ServerCa: rotation', function () {
     assert.equal((await ca.bundle()).x509Authorities().length, 2);
     assert.ok((await ca.bundle()).hasJwtAuthority(one(jwtOf(ca.authorities(), 'prepared')).id));
     assert.equal(one(x509Of(ca.authorities(), 'prepared')).id, b.id, 'the same authority, not a new one');
+  });
+
+  it('the timer wakes when a step is due: a CA of 3 s is prepared, activated and pruned on the real clock', async () => {
+    const { ca, logger } = await startTestCa({ bundles, journals, caTtlSeconds: 3, x509SvidTtlSeconds: 1, jwtSvidTtlSeconds: 1 });
+    const first = one(x509Of(ca.authorities(), 'active'));
+    const rotation = ca.startRotation();
+    try {
+      const until = async (what: string, done: () => boolean): Promise<void> => {
+        const deadline = Date.now() + 15_000;
+        while (!done()) {
+          assert.ok(Date.now() < deadline, `${what} did not happen: ${JSON.stringify(ca.authorities())}`);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      };
+      await until('prepare', () => x509Of(ca.authorities(), 'prepared').length > 0);
+      await until('activation', () => one(x509Of(ca.authorities(), 'active')).id !== first.id);
+      await until('pruning', () => !ca.authorities().authorities.some((v) => v.id === first.id));
+      const left = (await ca.bundle()).x509Authorities().map(authorityIdOf);
+      assert.ok(!left.includes(first.id), JSON.stringify({ left, first, now: new Date(), all: ca.authorities() }));
+      assert.match(logger.at('info').join('\n'), /removed the expired X\.509 CA [0-9a-f]{40} from the bundle/);
+    } finally {
+      await rotation.stop();
+    }
   });
 });
