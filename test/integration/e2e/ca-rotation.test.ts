@@ -5,12 +5,15 @@
  * the most a sixth of the CA TTL allows). Throughout, this process samples the Workload API every
  * 150 ms — the latest message of an open FetchX509SVID stream, a fresh fetch, and a JWT-SVID
  * checked against a fresh JWT bundle — and every sample must verify, unexpired, against the
- * bundle it came with: no gap.
+ * bundle it came with: no gap. At the end the agent API's own TLS certificate must come from a
+ * later CA and verify against the bundle.
  */
 import assert from 'node:assert/strict';
+import type { X509Certificate } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect as tlsConnect } from 'node:tls';
 import type { JwtBundlesResponseMsg, JwtSvidResponseMsg, X509SvidResponseMsg } from '../../../agent/workloadapi/messages.js';
 import { messageOf } from '../../../spiffe/errors.js';
 import { JwtBundle, X509Bundle } from '../../../spiffe/bundle/index.js';
@@ -43,6 +46,19 @@ function checkX509(msg: X509SvidResponseMsg, at: Date): { root: string; bundle: 
   }
   const verified = verifyX509Svid(svid.certificates, bundle, { time: at });
   return { root: verified.chains[0]!.at(-1)!.fingerprint256, bundle: bundle.x509Authorities().map((c) => c.fingerprint256) };
+}
+
+/** The leaf certificate the server's agent API presents. */
+function serverCertificate(port: number): Promise<X509Certificate> {
+  return new Promise((resolve, reject) => {
+    const socket = tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false, ALPNProtocols: ['h2'] }, () => {
+      const cert = socket.getPeerX509Certificate();
+      socket.destroy();
+      if (cert === undefined) reject(new Error('the server presented no certificate'));
+      else resolve(cert);
+    });
+    socket.once('error', reject);
+  });
 }
 
 function rotationSuite(c: KeyManagerCase): void {
@@ -163,6 +179,12 @@ function rotationSuite(c: KeyManagerCase): void {
       const activeKid = shown.jwt.authorities.find((k) => k.status === 'active')!.key_id;
       assert.notEqual(activeKid, firstKid, `the JWT key rotated too: ${JSON.stringify({ first, shown })}`);
       assert.ok(agent.running && server.running);
+
+      // The agent API's own TLS SVID has moved on to a CA in today's bundle, and verifies against it.
+      const pem = sigilOk('server', 'bundle', 'show', ...admin);
+      const serverSvid = await serverCertificate(Number(port));
+      const root = verifyX509Svid([serverSvid], X509Bundle.parse(TD, pem), { time: new Date() }).chains[0]!.at(-1)!;
+      assert.notEqual(root.fingerprint256, a, "the server's TLS SVID is no longer from the first CA");
       assert.ok(samples > 50, `only ${samples} samples`);
     });
   });
