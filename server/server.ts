@@ -120,6 +120,8 @@ export class SigilServer {
       logger: log.child({ component: 'ca' }),
     });
     this.#ca = ca;
+    const rotation = ca.startRotation();
+    this.#running.push({ name: 'CA rotation', stop: () => rotation.stop() });
 
     const agentApi = createAgentApi({
       trustDomain: c.trustDomain,

@@ -8,7 +8,7 @@ import { messageOf } from '../../spiffe/errors.js';
 import type { TrustDomain } from '../../spiffe/spiffeid/index.js';
 import { caTemplate, issueCertificate, validityWindow, type SubjectName } from '../../spiffe/x509svid/profile.js';
 import type { KeyManager, KeyType, ManagedKey } from '../keymanager/key-manager.js';
-import { authorityIdOf, notAfterOf, notBeforeOf } from './certificates.js';
+import { authorityIdOf, notAfterOf } from './certificates.js';
 import { CaError, CaErrorCode } from './errors.js';
 import { x509KeyId, type AuthorityStatus, type SlotId, type X509CaRecord } from './journal.js';
 import type { UpstreamAuthority } from './upstream/upstream-authority.js';
@@ -24,6 +24,10 @@ export interface X509Ca {
   readonly roots: readonly X509Certificate[];
   /** Hex SKID of the CA certificate. */
   readonly authorityId: string;
+  /**
+   * When it was made (whole seconds), not the backdated notBefore: rotation times are fractions of
+   * the life from here, and 10 s of backdating would bring them forward by a lot on a short CA TTL.
+   */
   readonly issuedAt: Date;
   readonly notAfter: Date;
 }
@@ -41,7 +45,7 @@ export interface CreateX509CaOptions {
 
 function assemble(
   slot: SlotId, key: ManagedKey, certificate: X509Certificate, upstreamChain: readonly X509Certificate[],
-  upstreamRoots: readonly X509Certificate[],
+  upstreamRoots: readonly X509Certificate[], issuedAt: Date,
 ): X509Ca {
   const selfSigned = upstreamRoots.length === 0;
   return {
@@ -51,13 +55,14 @@ function assemble(
     intermediates: selfSigned ? [] : [certificate, ...upstreamChain],
     roots: selfSigned ? [certificate] : [...upstreamRoots],
     authorityId: authorityIdOf(certificate),
-    issuedAt: notBeforeOf(certificate),
+    issuedAt,
     notAfter: notAfterOf(certificate),
   };
 }
 
 /** Generates the slot's key (replacing any key there) and gets its certificate signed. */
 export async function createX509Ca(o: CreateX509CaOptions): Promise<X509Ca> {
+  const issuedAt = new Date(Math.floor(o.now.getTime() / 1000) * 1000);
   const key = await o.keyManager.generateKey(x509KeyId(o.slot), o.keyType);
   if (o.upstream !== undefined) {
     const minted = await o.upstream.mintX509Ca({
@@ -67,11 +72,11 @@ export async function createX509Ca(o: CreateX509CaOptions): Promise<X509Ca> {
       throw new CaError(CaErrorCode.upstream, `upstream(${o.upstream.type}) returned a certificate for another key`);
     }
     if (minted.roots.length === 0) throw new CaError(CaErrorCode.upstream, `upstream(${o.upstream.type}) returned no roots`);
-    return assemble(o.slot, key, minted.certificate, minted.upstreamChain, minted.roots);
+    return assemble(o.slot, key, minted.certificate, minted.upstreamChain, minted.roots, issuedAt);
   }
   const { notBefore, notAfter } = validityWindow(o.now, o.ttlSeconds);
   const template = caTemplate({ trustDomain: o.trustDomain, publicKey: key.publicKey, notBefore, notAfter, subject: o.subject });
-  return assemble(o.slot, key, await issueCertificate(template, key.signer()), [], []);
+  return assemble(o.slot, key, await issueCertificate(template, key.signer()), [], [], issuedAt);
 }
 
 const b64 = (c: X509Certificate): string => c.raw.toString('base64');
@@ -88,6 +93,7 @@ export function x509CaRecord(ca: X509Ca, status: AuthorityStatus): X509CaRecord 
     certificate: b64(ca.certificate),
     upstreamChain: ca.intermediates.slice(1).map(b64),
     upstreamRoots: selfSigned ? [] : ca.roots.map(b64),
+    keyLocation: ca.key.location,
   };
 }
 
@@ -121,5 +127,5 @@ export async function restoreX509Ca(record: X509CaRecord, keyManager: KeyManager
   if (!key.publicKey.equals(certificate.publicKey)) {
     return { reason: `key ${record.keyId} in the ${keyManager.type} key manager is not the journal's X.509 CA key` };
   }
-  return { value: assemble(record.slot, key, certificate, chain, roots) };
+  return { value: assemble(record.slot, key, certificate, chain, roots, new Date(record.issuedAt * 1000)) };
 }

@@ -3,22 +3,24 @@
  * server instance's journal and the KeyManager, published into the trust domain's bundle, and
  * used to issue X.509-SVIDs (workloads, agents, the server itself) and JWT-SVIDs.
  *
- * Rotation (prepare the next authority at ½ of the current one's life, activate it at ⅚) plugs in
- * here: a timer creates the other slot's authority with createX509Ca/createJwtKey, records it in
- * the journal as prepared (journal.ts already has the statuses), publishes it with
- * BundlePublisher.addAuthorities, and at ⅚ makes it #x509/#jwt (read-only until then). Issuance reads the current
- * authority once per call, so a swap takes effect for the next request and callers do not change.
+ * Rotation (rotation.ts: prepare the next authority at ½ of the current one's life, activate it
+ * at ⅚, prune the old one once expired) swaps the active authority in the shared state; issuance
+ * reads it once per call, so a swap takes effect for the next request and callers do not change.
+ * The rotation timer runs only once startRotation() is called (the server does; unit tests drive
+ * rotation with a fake clock instead).
  */
 import type { X509Certificate } from 'node:crypto';
 import type { SpiffeBundle } from '../../spiffe/bundle/index.js';
 import { SpiffeId, type TrustDomain } from '../../spiffe/spiffeid/index.js';
 import type { PublicKeyInput } from '../../spiffe/x509svid/signer.js';
-import type { X509Ca } from './authority.js';
 import { BundlePublisher } from './bundle-publisher.js';
 import { resolveConfig, type CaConfig, type ServerCaOptions } from './config.js';
 import { CaError, CaErrorCode } from './errors.js';
-import { issueJwtSvid, type IssuedJwtSvid, type JwtKey, type JwtSvidRequest } from './jwt-issuer.js';
-import { loadAuthorities } from './startup.js';
+import { describeAuthorities, type CaAuthorities } from './describe.js';
+import { issueJwtSvid, type IssuedJwtSvid, type JwtSvidRequest } from './jwt-issuer.js';
+import type { KindName } from './kinds.js';
+import { Rotator } from './rotation.js';
+import { loadAuthorities, type CaState } from './startup.js';
 import {
   issueX509Svid, issueX509Svids, type IssuedX509Svid, type X509IssueContext, type X509SvidRequest, type X509SvidResult,
 } from './x509-issuer.js';
@@ -53,17 +55,35 @@ export type CaStatus =
   | { ready: true; x509: AuthorityInfo & { upstream: boolean }; jwt: AuthorityInfo }
   | { ready: false; reason: string };
 
+export interface RotateRequest {
+  /** Which authorities; default both. */
+  kinds?: readonly KindName[];
+  /** Prepare the next authority now (replacing one already prepared). */
+  prepare: boolean;
+  /** Activate the prepared authority now (after preparing it, when `prepare` is set too). */
+  activate: boolean;
+}
+
 export class ServerCa {
   readonly #config: CaConfig;
   readonly #publisher: BundlePublisher;
-  readonly #x509: X509Ca;
-  readonly #jwt: JwtKey;
+  /** The active and prepared authorities; the rotator swaps them. */
+  readonly #state: CaState;
+  readonly #rotator: Rotator;
 
-  private constructor(config: CaConfig, publisher: BundlePublisher, x509: X509Ca, jwt: JwtKey) {
+  private constructor(config: CaConfig, publisher: BundlePublisher, state: CaState) {
     this.#config = config;
     this.#publisher = publisher;
-    this.#x509 = x509;
-    this.#jwt = jwt;
+    this.#state = state;
+    this.#rotator = new Rotator(config, publisher, state);
+  }
+
+  get #x509() {
+    return this.#state.x509.active;
+  }
+
+  get #jwt() {
+    return this.#state.jwt.active;
   }
 
   /**
@@ -76,8 +96,33 @@ export class ServerCa {
     const publisher = new BundlePublisher(config.bundles, config.trustDomain, {
       refreshHintSeconds: config.bundleRefreshHintSeconds,
     });
-    const { x509, jwt } = await loadAuthorities(config, publisher);
-    return new ServerCa(config, publisher, x509, jwt);
+    return new ServerCa(config, publisher, await loadAuthorities(config, publisher));
+  }
+
+  /** Starts the rotation timer (its first step runs at once); stop() ends it. */
+  startRotation(): { stop(): Promise<void> } {
+    this.#rotator.start();
+    return { stop: () => this.#rotator.stop() };
+  }
+
+  /** Runs the rotation steps due now (what the timer does); for tests driving a fake clock. */
+  rotateIfDue(): Promise<void> {
+    return this.#rotator.tick();
+  }
+
+  /** Forces rotation steps now, for incident response (`sigil server ca rotate`). */
+  async rotate(req: RotateRequest): Promise<void> {
+    const kinds = req.kinds ?? ['x509', 'jwt'];
+    if (!req.prepare && !req.activate) throw new CaError(CaErrorCode.invalid, 'rotate: ask to prepare, to activate, or both');
+    if (req.prepare) await this.#rotator.prepare(kinds);
+    if (req.activate) await this.#rotator.activate(kinds);
+  }
+
+  /** Every authority in this server's journal (active, prepared, old) and when the next steps are due. */
+  authorities(): CaAuthorities {
+    return describeAuthorities(this.#state, this.#config.keyManager.type, {
+      x509: this.#rotator.schedule('x509'), jwt: this.#rotator.schedule('jwt'), pruneMarginMs: this.#rotator.pruneMarginMs,
+    });
   }
 
   get trustDomain(): TrustDomain {

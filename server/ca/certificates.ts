@@ -6,10 +6,6 @@ export function notAfterOf(cert: X509Certificate): Date {
   return new Date(cert.validTo);
 }
 
-export function notBeforeOf(cert: X509Certificate): Date {
-  return new Date(cert.validFrom);
-}
-
 /** The authority ID SPIRE journals and taints by: the hex SKID sigil's profile writes (SHA-1 of the key bits). */
 export function authorityIdOf(cert: X509Certificate): string {
   return subjectKeyIdentifier(cert.publicKey.export({ type: 'spki', format: 'der' })).toString('hex');

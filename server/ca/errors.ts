@@ -13,6 +13,8 @@ export const CaErrorCode = {
   unavailable: 'SIGIL_CA_UNAVAILABLE',
   /** Signing failed in the key manager. */
   signing: 'SIGIL_CA_SIGNING',
+  /** A rotation step asked for out of order: activating with nothing prepared. */
+  rotation: 'SIGIL_CA_ROTATION',
 } as const;
 
 export type CaErrorCode = (typeof CaErrorCode)[keyof typeof CaErrorCode];
@@ -24,6 +26,7 @@ const STATUS: Readonly<Record<CaErrorCode, StatusCode>> = {
   SIGIL_CA_CORRUPT: Status.DATA_LOSS,
   SIGIL_CA_UNAVAILABLE: Status.UNAVAILABLE,
   SIGIL_CA_SIGNING: Status.INTERNAL,
+  SIGIL_CA_ROTATION: Status.FAILED_PRECONDITION,
 };
 
 /** Messages read `ca: <what was wrong>[; what to do]`. */

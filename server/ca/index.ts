@@ -1,4 +1,9 @@
-export { ServerCa, type AgentSvidRequest, type AuthorityInfo, type CaStatus, type ServerCaOptions, type ServerSvidRequest } from './ca.js';
+export {
+  ServerCa, type AgentSvidRequest, type AuthorityInfo, type CaStatus, type RotateRequest, type ServerCaOptions, type ServerSvidRequest,
+} from './ca.js';
+export type { AuthorityView, CaAuthorities } from './describe.js';
+export type { KindName } from './kinds.js';
+export type { Schedule } from './rotation.js';
 export {
   DEFAULT_CA_TTL_SECONDS, DEFAULT_JWT_SVID_TTL_SECONDS, DEFAULT_KEY_TYPE, DEFAULT_X509_SVID_TTL_SECONDS,
 } from './config.js';

@@ -9,17 +9,25 @@
  *     "jwtKeys": [{ "slot": "A", "keyId": "JWT-Signer-A", "status": "active", "issuedAt": …, "notAfter": …,
  *                   "kid": "<32 chars>", "publicKey": "<SPKI DER base64>" }] }
  *
- * Times are unix seconds. The private keys are never here: `keyId` names them in the KeyManager.
- * Slots and the prepared/active/old statuses are SPIRE's; this issue only ever writes slot A as
- * active, and rotation will write the others.
+ * Times are unix seconds. The private keys are never here: `keyId` names them in the KeyManager
+ * (`keyLocation`, optional, says where it was when the record was made, for `ca show`). Slots and
+ * the prepared/active/old statuses are SPIRE's: rotation.ts prepares the next authority in the
+ * other slot, activates it (the active one becomes old), and drops old records once they have
+ * left the bundle. At most one record of each kind is active and at most one prepared.
  */
 import { CaError, CaErrorCode } from './errors.js';
 
 export type SlotId = 'A' | 'B';
 export type AuthorityStatus = 'prepared' | 'active' | 'old';
 
-/** At most this many records of each kind are kept, newest last (SPIRE's cap). */
-export const JOURNAL_CAP = 10;
+/**
+ * At most this many records of each kind are kept, newest last. SPIRE keeps 10, but prunes its
+ * bundle of expired certificates whoever added them; sigil prunes only what its journal lists (so
+ * one server never removes another's), so an old record dropped here would leave its authority in
+ * the bundle for good. Pruning removes old records once expired, so in practice the journal holds
+ * the active, the prepared and the few old ones of the last CA lifetime; the cap is only a bound.
+ */
+export const JOURNAL_CAP = 100;
 
 export interface X509CaRecord {
   slot: SlotId;
@@ -32,6 +40,7 @@ export interface X509CaRecord {
   upstreamChain: string[];
   /** Empty for a self-signed CA, whose certificate is its own root. */
   upstreamRoots: string[];
+  keyLocation?: string;
 }
 
 export interface JwtKeyRecord {
@@ -42,6 +51,7 @@ export interface JwtKeyRecord {
   notAfter: number;
   kid: string;
   publicKey: string;
+  keyLocation?: string;
 }
 
 export interface Journal {
@@ -62,17 +72,49 @@ export function encodeJournal(journal: Journal): string {
   return JSON.stringify(journal);
 }
 
-/** The newest record marked active. */
-export function activeRecord<T extends { status: AuthorityStatus }>(records: readonly T[]): T | undefined {
-  for (let i = records.length - 1; i >= 0; i--) if (records[i]!.status === 'active') return records[i];
+type Statused = { status: AuthorityStatus };
+
+/** The newest record with `status`. */
+export function newestWith<T extends Statused>(records: readonly T[], status: AuthorityStatus): T | undefined {
+  for (let i = records.length - 1; i >= 0; i--) if (records[i]!.status === status) return records[i];
   return undefined;
 }
 
+/** The newest record marked active. */
+export function activeRecord<T extends Statused>(records: readonly T[]): T | undefined {
+  return newestWith(records, 'active');
+}
+
+const demote = <T extends Statused>(records: readonly T[], from: AuthorityStatus): T[] =>
+  records.map((r) => (r.status === from ? { ...r, status: 'old' as const } : r));
+
+/**
+ * Keeps the newest JOURNAL_CAP records. Old ones go first: dropping the active or prepared record
+ * would lose a key the server still needs.
+ */
+function capped<T extends Statused>(records: T[]): T[] {
+  const next = [...records];
+  while (next.length > JOURNAL_CAP) {
+    const oldest = next.findIndex((r) => r.status === 'old');
+    next.splice(oldest === -1 ? 0 : oldest, 1);
+  }
+  return next;
+}
+
 /** Appends `record` as the active one: the previous active becomes old; the oldest beyond the cap go. */
-export function withActive<T extends { status: AuthorityStatus }>(records: readonly T[], record: T): T[] {
-  const next = records.map((r) => (r.status === 'active' ? { ...r, status: 'old' as const } : r));
-  next.push(record);
-  return next.slice(-JOURNAL_CAP);
+export function withActive<T extends Statused>(records: readonly T[], record: T): T[] {
+  return capped([...demote(records, 'active'), record]);
+}
+
+/** Appends `record` as the prepared one: a prepared one it replaces becomes old (it is in the bundle already). */
+export function withPrepared<T extends Statused>(records: readonly T[], record: T): T[] {
+  return capped([...demote(records, 'prepared'), record]);
+}
+
+/** The prepared record becomes active and the active one old; unchanged when nothing is prepared. */
+export function promotePrepared<T extends Statused>(records: readonly T[]): T[] {
+  if (newestWith(records, 'prepared') === undefined) return [...records];
+  return demote(records, 'active').map((r) => (r.status === 'prepared' ? { ...r, status: 'active' as const } : r));
 }
 
 type Check = (v: unknown) => boolean;
@@ -81,9 +123,10 @@ const isSeconds: Check = (v) => Number.isSafeInteger(v) && (v as number) >= 0;
 const isSlot: Check = (v) => v === 'A' || v === 'B';
 const isStatus: Check = (v) => v === 'prepared' || v === 'active' || v === 'old';
 const isStrings: Check = (v) => Array.isArray(v) && v.every(isString);
+const isOptionalString: Check = (v) => v === undefined || isString(v);
 
 const COMMON: Readonly<Record<string, Check>> = {
-  slot: isSlot, keyId: isString, status: isStatus, issuedAt: isSeconds, notAfter: isSeconds,
+  slot: isSlot, keyId: isString, status: isStatus, issuedAt: isSeconds, notAfter: isSeconds, keyLocation: isOptionalString,
 };
 const X509_FIELDS = { ...COMMON, authorityId: isString, certificate: isString, upstreamChain: isStrings, upstreamRoots: isStrings };
 const JWT_FIELDS = { ...COMMON, kid: isString, publicKey: isString };

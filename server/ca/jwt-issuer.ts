@@ -59,6 +59,7 @@ export function jwtKeyRecord(k: JwtKey, status: AuthorityStatus): JwtKeyRecord {
     notAfter: k.notAfter.getTime() / 1000,
     kid: k.kid,
     publicKey: k.key.publicKey.export({ type: 'spki', format: 'der' }).toString('base64'),
+    keyLocation: k.key.location,
   };
 }
 

@@ -13,7 +13,7 @@ import { CliError, outputOption, type OutputFormat } from './output.js';
 export { DEFAULT_ADMIN_SOCKET };
 export const ADMIN_SOCKET_ENV = 'SIGIL_ADMIN_SOCKET';
 
-export type AdminService = 'EntryService' | 'AgentService' | 'TokenService' | 'BundleService' | 'HealthService';
+export type AdminService = 'EntryService' | 'AgentService' | 'TokenService' | 'BundleService' | 'CaService' | 'HealthService';
 
 export interface AdminOptions {
   adminSocket: string;

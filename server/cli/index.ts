@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { runCommand } from './run.js';
 import { agentCommand } from './agent/index.js';
 import { bundleCommand } from './bundle/index.js';
+import { caCommand } from './ca/index.js';
 import { entryCommand } from './entry/index.js';
 import { healthcheckCommand } from './healthcheck/index.js';
 import { tokenCommand } from './token/index.js';
@@ -19,6 +20,7 @@ export function serverCommand(): Command {
     .addCommand(tokenCommand())
     .addCommand(agentCommand())
     .addCommand(bundleCommand())
+    .addCommand(caCommand())
     .addCommand(healthcheckCommand())
     .addCommand(runCommand());
 }

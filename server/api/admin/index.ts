@@ -1,8 +1,8 @@
 /**
  * The server's admin API (sigil.admin.v1) on a Unix socket: registration entries, agents, join
- * tokens, the bundle and health, for `sigil server entry|agent|token|bundle|healthcheck`. There
- * is no authentication beyond the socket's file permissions: like SPIRE's "local" callers, whoever
- * can open it is an administrator.
+ * tokens, the bundle, the CA's authorities and health, for `sigil server
+ * entry|agent|token|bundle|ca|healthcheck`. There is no authentication beyond the socket's file
+ * permissions: like SPIRE's "local" callers, whoever can open it is an administrator.
  */
 import { chmodSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -13,6 +13,7 @@ import { DEFAULT_CA_TTL_SECONDS } from '../../ca/index.js';
 import { maxSvidTtlSeconds } from '../../ca/requests.js';
 import { agentService } from './agents.js';
 import { bundleService } from './bundle.js';
+import { caService } from './ca.js';
 import type { HandlerContext } from './context.js';
 import type { AdminApiDeps } from './deps.js';
 import { entryService } from './entries.js';
@@ -108,6 +109,7 @@ function newServer(ctx: HandlerContext): Server {
   server.addService(service('AgentService'), agentService(ctx));
   server.addService(service('TokenService'), tokenService(ctx));
   server.addService(service('BundleService'), bundleService(ctx));
+  server.addService(service('CaService'), caService(ctx));
   server.addService(service('HealthService'), healthService(ctx));
   return server;
 }

@@ -74,6 +74,37 @@ export interface BundleMsg {
   spiffe_document: string;
 }
 
+export interface AuthorityMsg {
+  kind: 'x509' | 'jwt';
+  status: 'active' | 'prepared' | 'old';
+  slot: string;
+  id: string;
+  key_location: string;
+  /** int64 fields arrive as decimal strings (proto/load.ts: longs as String). */
+  issued_at: string | number;
+  not_after: string | number;
+  upstream: boolean;
+  prune_at: string | number;
+}
+
+export interface RotationScheduleMsg {
+  prepare_at: string | number;
+  activate_at: string | number;
+}
+
+export interface ListAuthoritiesMsg {
+  authorities: AuthorityMsg[];
+  x509: RotationScheduleMsg;
+  jwt: RotationScheduleMsg;
+  key_manager: string;
+}
+
+export interface RotateRequestMsg {
+  prepare: boolean;
+  activate: boolean;
+  kinds: string[];
+}
+
 export interface CheckResponseMsg {
   ready: boolean;
   checks: Record<string, { ok: boolean; detail: string }>;

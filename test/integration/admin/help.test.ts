@@ -4,7 +4,8 @@ import { runSigil } from './harness.js';
 
 const COMMANDS = [
   ['entry', 'create'], ['entry', 'show'], ['entry', 'list'], ['entry', 'count'], ['entry', 'update'], ['entry', 'delete'],
-  ['token', 'generate'], ['agent', 'list'], ['agent', 'show'], ['agent', 'ban'], ['agent', 'evict'], ['bundle', 'show'], ['healthcheck'],
+  ['token', 'generate'], ['agent', 'list'], ['agent', 'show'], ['agent', 'ban'], ['agent', 'evict'], ['bundle', 'show'], ['ca', 'show'],
+  ['ca', 'rotate'], ['healthcheck'],
 ];
 
 describe('integration: admin CLI help', function () {
@@ -13,7 +14,7 @@ describe('integration: admin CLI help', function () {
   it('`sigil server --help` lists the admin nouns', async () => {
     const r = await runSigil(['server', '--help']);
     assert.equal(r.status, 0, r.stderr);
-    for (const noun of ['entry', 'token', 'agent', 'bundle', 'healthcheck']) assert.match(r.stdout, new RegExp(`^\\s+${noun}\\b`, 'm'), noun);
+    for (const noun of ['entry', 'token', 'agent', 'bundle', 'ca', 'healthcheck']) assert.match(r.stdout, new RegExp(`^\\s+${noun}\\b`, 'm'), noun);
   });
 
   for (const path of COMMANDS) {

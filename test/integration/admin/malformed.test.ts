@@ -10,7 +10,7 @@ import { createAdminApi } from '../../../server/api/admin/index.js';
 import type { Datastore } from '../../../server/datastore/datastore.js';
 import { RecordingLogger, TD, runSigil, useAdmin } from './harness.js';
 
-const SERVICES = ['EntryService', 'AgentService', 'TokenService', 'BundleService', 'HealthService'];
+const SERVICES = ['EntryService', 'AgentService', 'TokenService', 'BundleService', 'CaService', 'HealthService'];
 
 describe('integration: admin API against malformed requests', function () {
   this.timeout(60_000);
@@ -93,6 +93,8 @@ describe('integration: admin API against malformed requests', function () {
       ['EntryService', 'ListEntries', { page_size: -1 }, 'page_size: -1 is not a whole number of at least 0'],
       ['AgentService', 'GetAgent', {}, "agent: spiffe_id: the agent's SPIFFE ID is required"],
       ['TokenService', 'CreateJoinToken', { ttl: -5 }, 'token: ttl: -5 is not a whole number of seconds above 0'],
+      ['CaService', 'Rotate', {}, 'ca: rotate: set prepare, activate, or both'],
+      ['CaService', 'Rotate', { prepare: true, kinds: ['x509', 'nope'] }, 'ca: kinds: "nope" is not an authority kind: use "x509" or "jwt"'],
     ];
     for (const [service, name, request, details] of cases) {
       assert.deepEqual(await call(service, name, request), { code: status.INVALID_ARGUMENT, details }, `${service}/${name} ${JSON.stringify(request)}`);

@@ -5,10 +5,13 @@
  * instance id, CA journal and CA; all publish into the one bundle, and see each other's entries.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
+import { authorityIdOf } from '../../../server/ca/certificates.js';
 import { openDatastore } from '../../../server/datastore/open.js';
+import { poll } from '../e2e/harness.js';
 import { serverArgs, sigil, useServers } from './harness.js';
 
 const BASE_URL = process.env['SIGIL_TEST_POSTGRES_URL'] || 'postgres://postgres@127.0.0.1:5432/test';
@@ -113,5 +116,62 @@ describe('sigil server run: two servers sharing one PostgreSQL database', functi
     assert.ok(messages.includes('reusing the X.509 CA from the journal'), messages.join(' | '));
     assert.equal((await again.stop()).code, 0);
     assert.equal((await b.stop()).code, 0);
+  });
+
+  it("each server rotates and prunes its own authorities in the one bundle, never the other's", async () => {
+    const dirA = servers.tmp();
+    const dirB = servers.tmp();
+    // A's CA lives 6 s: prepared at 3 s, active at 5 s, expired at 6 s, out of the bundle at 7 s. B keeps the default 24 h.
+    writeFileSync(join(dirA, 'short.yaml'), JSON.stringify({ ca: { ttl: 6 }, svid: { x509Ttl: 1, agentTtl: 1, jwtTtl: 1 } }));
+    const a = servers.start([...serverArgs(dirA, TD), '--datastore', url, '--config', join(dirA, 'short.yaml')]);
+    const b = servers.start([...serverArgs(dirB, TD), '--datastore', url]);
+    const [readyA, readyB] = await Promise.all([a.ready(), b.ready()]);
+    type Shown = { x509: { authorities: { status: string; authority_id: string }[] }; jwt: { authorities: { status: string; key_id: string }[] } };
+    const show = (socket: string): Shown => {
+      const r = sigil('server', 'ca', 'show', '--output', 'json', '--admin-socket', socket);
+      assert.equal(r.status, 0, r.stderr);
+      return JSON.parse(r.stdout) as Shown;
+    };
+    const firstA = show(readyA.adminSocket);
+    const ownB = show(readyB.adminSocket);
+    const bundleKeys = async (): Promise<{ kids: string[]; x509: number }> => {
+      const ds = await openDatastore(url);
+      try {
+        const doc = (await ds.bundles.get(TD))!.document;
+        const keys = (JSON.parse(doc) as { keys: { use: string; kid?: string }[] }).keys;
+        return { kids: keys.filter((k) => k.use === 'jwt-svid').map((k) => k.kid!), x509: x509AuthorityCount(doc) };
+      } finally {
+        await ds.close();
+      }
+    };
+    const firstKidA = firstA.jwt.authorities[0]!.key_id;
+    const kidB = ownB.jwt.authorities[0]!.key_id;
+    const before = (await bundleKeys()).kids;
+    assert.ok(before.includes(firstKidA) && before.includes(kidB), 'both servers publish into the one bundle');
+
+    // Wait until A has dropped its first authorities from the journal, and so from the bundle.
+    await poll(
+      'server A pruning its first CA and JWT key',
+      () => {
+        const now = show(readyA.adminSocket);
+        const ids = [...now.x509.authorities.map((x) => x.authority_id), ...now.jwt.authorities.map((k) => k.key_id)];
+        return ids.includes(firstA.x509.authorities[0]!.authority_id) || ids.includes(firstKidA) ? undefined : true;
+      },
+      20_000,
+      () => JSON.stringify(show(readyA.adminSocket)),
+      500,
+    );
+    const after = await bundleKeys();
+    assert.ok(!after.kids.includes(firstKidA), "A's first JWT key left the bundle");
+    assert.ok(after.kids.includes(kidB), "B's JWT key is still there");
+    assert.deepEqual(show(readyB.adminSocket), ownB, 'B rotated nothing and lost nothing');
+    // Through B's CLI: B's CA is there, A's first is not (A keeps rotating meanwhile, so no count).
+    const bundleB = sigil('server', 'bundle', 'show', '--admin-socket', readyB.adminSocket, '--format', 'pem');
+    const ids = (bundleB.stdout.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? [])
+      .map((pem) => authorityIdOf(new X509Certificate(pem)));
+    assert.ok(ids.includes(ownB.x509.authorities[0]!.authority_id), "B's CA is in the bundle");
+    assert.ok(!ids.includes(firstA.x509.authorities[0]!.authority_id), "A's first CA is not");
+    assert.equal((await a.stop()).code, 0, a.output());
+    assert.equal((await b.stop()).code, 0, b.output());
   });
 });

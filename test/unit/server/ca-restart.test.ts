@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CaError, CaErrorCode } from '../../../server/ca/errors.js';
-import { JOURNAL_CAP, parseJournal } from '../../../server/ca/journal.js';
+import { JOURNAL_CAP, parseJournal, withActive } from '../../../server/ca/journal.js';
 import { DiskKeyManager } from '../../../server/keymanager/disk/disk.js';
 import { MemoryKeyManager } from '../../../server/keymanager/memory/memory.js';
 import { SpiffeBundle } from '../../../spiffe/bundle/index.js';
@@ -90,12 +90,16 @@ describe('ServerCa: restart', function () {
     assert.deepEqual(journal.x509CAs.map((r) => [r.slot, r.status]), [['A', 'old'], ['B', 'active']]);
   });
 
-  it('keeps at most 10 journal records of each kind', async () => {
-    for (let i = 0; i < JOURNAL_CAP + 2; i++) await startTestCa({ keyManager: new MemoryKeyManager(), bundles, journals });
+  it('keeps the old records it has not pruned yet, and at most JOURNAL_CAP of each kind', async () => {
+    for (let i = 0; i < 12; i++) await startTestCa({ keyManager: new MemoryKeyManager(), bundles, journals });
     const journal = parseJournal('server-1', (await journals.get('server-1'))!.data);
-    assert.equal(journal.x509CAs.length, JOURNAL_CAP);
+    assert.equal(journal.x509CAs.length, 12, 'each lost CA stays listed until it leaves the bundle');
     assert.equal(journal.x509CAs.filter((r) => r.status === 'active').length, 1);
     assert.equal(journal.x509CAs.at(-1)!.status, 'active');
+    const many = Array.from({ length: JOURNAL_CAP }, (_, i) => ({ ...journal.x509CAs[0]!, status: 'old' as const, keyId: `k${i}` }));
+    const capped = withActive([...many, { ...journal.x509CAs[0]!, status: 'prepared' }], journal.x509CAs.at(-1)!);
+    assert.equal(capped.length, JOURNAL_CAP);
+    assert.deepEqual(capped.slice(-2).map((r) => r.status), ['prepared', 'active'], 'the oldest old records go first');
   });
 
   it('replaces a CA past ⅚ of its life, and keeps one before', async () => {

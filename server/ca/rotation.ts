@@ -1,0 +1,229 @@
+/**
+ * Rotation of this server's X.509 CA and JWT key, SPIRE's schedule (schedule.ts): at ½ of the
+ * active authority's life the next one is made in the other slot and published in the bundle at
+ * once, so agents and workloads trust it before it signs anything; at ⅚ it becomes active and the
+ * previous one old; an old one leaves the bundle once it has expired (plus a margin), by which time
+ * every SVID it signed has expired too.
+ *
+ * Every step writes the journal before the state in memory changes, so a restart resumes where
+ * the step left off (startup.ts): a prepared authority is found again, an old one is still pruned.
+ * Pruning removes only what this server's own journal put into the bundle, never another server's
+ * authority, and never an upstream root another of its own authorities still chains to.
+ *
+ * Steps run one at a time (the timer's and an operator's alike). Time comes from CaConfig.now, so
+ * unit tests drive tick() with a fake clock; start() adds a real timer that wakes up when the next
+ * step is due.
+ */
+import { messageOf } from '../../spiffe/errors.js';
+import type { BundlePublisher } from './bundle-publisher.js';
+import type { CaConfig } from './config.js';
+import { CaError, CaErrorCode } from './errors.js';
+import { encodeJournal, promotePrepared, withPrepared, type Journal } from './journal.js';
+import { JWT_KIND, X509_KIND, type Authority, type AuthorityKind, type AuthorityRecord, type KindName, type Slots } from './kinds.js';
+import { activateAt, prepareAt, pruneAt, pruneMarginMs } from './schedule.js';
+import { otherSlot, publishedAuthorities, type CaState } from './startup.js';
+
+/** The timer sleeps at most this long, so a clock that jumps is noticed. */
+const MAX_SLEEP_MS = 10_000;
+/** ...and at least this long, so a step that keeps failing does not spin. */
+const MIN_SLEEP_MS = 50;
+/** After a failed step, try again this soon. */
+const RETRY_MS = 5_000;
+
+// Both kinds share the state's shape; the cast only widens the element types.
+const KINDS = [X509_KIND, JWT_KIND] as unknown as readonly AuthorityKind<Authority, AuthorityRecord>[];
+
+export interface Schedule {
+  /** When the next authority will be prepared; undefined while one is prepared. */
+  prepareAt: Date | undefined;
+  /** When the prepared one (or, if none is prepared yet, the one prepared by then) takes over. */
+  activateAt: Date;
+}
+
+export class Rotator {
+  readonly #c: CaConfig;
+  readonly #publisher: BundlePublisher;
+  readonly #state: CaState;
+  readonly #marginMs: number;
+  #queue: Promise<unknown> = Promise.resolve();
+  #timer: NodeJS.Timeout | undefined;
+  #stopped = false;
+  /** A prepared authority is in the journal but publishing it failed: the next step retries. */
+  #unpublished = false;
+
+  constructor(c: CaConfig, publisher: BundlePublisher, state: CaState) {
+    this.#c = c;
+    this.#publisher = publisher;
+    this.#state = state;
+    this.#marginMs = pruneMarginMs(c.caTtlSeconds);
+  }
+
+  /** How long an old authority stays in the bundle after it expires. */
+  get pruneMarginMs(): number {
+    return this.#marginMs;
+  }
+
+  /** Does whatever is due now: prepare, activate, prune. */
+  tick(): Promise<void> {
+    return this.#serial(async () => {
+      const now = this.#c.now();
+      if (this.#unpublished) {
+        await this.#publisher.addAuthorities(publishedAuthorities(this.#state));
+        this.#unpublished = false;
+      }
+      for (const kind of KINDS) {
+        const slots = this.#slots(kind);
+        if (slots.prepared === undefined && now >= prepareAt(slots.active)) await this.#prepare(kind, now);
+        if (slots.prepared !== undefined && now >= activateAt(slots.active)) await this.#activate(kind);
+      }
+      await this.#prune(now);
+    });
+  }
+
+  /** Prepares the next authority of each kind now, replacing one already prepared (it becomes old). */
+  prepare(kinds: readonly KindName[]): Promise<void> {
+    return this.#serial(async () => {
+      for (const kind of this.#kinds(kinds)) await this.#prepare(kind, this.#c.now());
+    });
+  }
+
+  /** Activates the prepared authority of each kind now; refuses, changing nothing, if one has none. */
+  activate(kinds: readonly KindName[]): Promise<void> {
+    return this.#serial(async () => {
+      const chosen = this.#kinds(kinds);
+      const missing = chosen.filter((k) => this.#slots(k).prepared === undefined).map((k) => k.label);
+      if (missing.length > 0) {
+        throw new CaError(
+          CaErrorCode.rotation,
+          `no ${missing.join(' and no ')} is prepared: prepare one first (sigil server ca rotate --prepare), ` +
+            'and give agents a bundle refresh to receive it before activating',
+        );
+      }
+      for (const kind of chosen) await this.#activate(kind);
+    });
+  }
+
+  schedule(kind: KindName): Schedule {
+    const slots = this.#slots(KINDS.find((k) => k.name === kind)!);
+    return { prepareAt: slots.prepared === undefined ? prepareAt(slots.active) : undefined, activateAt: activateAt(slots.active) };
+  }
+
+  /** The earliest time a step is due: a prepare, an activation, or an old authority to prune. */
+  nextDue(): Date {
+    let due = Infinity;
+    for (const kind of KINDS) {
+      const slots = this.#slots(kind);
+      const at = slots.prepared === undefined ? prepareAt(slots.active) : activateAt(slots.active);
+      due = Math.min(due, at.getTime());
+      for (const r of kind.records(this.#state.journal)) {
+        if (r.status === 'old') due = Math.min(due, pruneAt(new Date(r.notAfter * 1000), this.#marginMs).getTime());
+      }
+    }
+    return new Date(due);
+  }
+
+  /** Runs tick() whenever a step is due, until stop(). */
+  start(): void {
+    this.#stopped = false;
+    this.#wake(0);
+  }
+
+  /** Stops the timer and waits for a step under way. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    await this.#queue.catch(() => undefined);
+  }
+
+  #wake(ms: number): void {
+    if (this.#stopped) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.tick().then(
+        () => this.#wake(Math.min(MAX_SLEEP_MS, Math.max(MIN_SLEEP_MS, this.nextDue().getTime() - this.#c.now().getTime()))),
+        (err: unknown) => {
+          this.#c.logger.error(`CA rotation failed: ${messageOf(err)}; retrying in ${RETRY_MS / 1000} s`, { err: messageOf(err) });
+          this.#wake(RETRY_MS);
+        },
+      );
+    }, ms);
+    this.#timer.unref();
+  }
+
+  #serial<T>(step: () => Promise<T>): Promise<T> {
+    const run = this.#queue.catch(() => undefined).then(step);
+    this.#queue = run;
+    return run;
+  }
+
+  #kinds(names: readonly KindName[]): AuthorityKind<Authority, AuthorityRecord>[] {
+    return KINDS.filter((k) => names.includes(k.name));
+  }
+
+  #slots(kind: AuthorityKind<Authority, AuthorityRecord>): Slots<Authority> {
+    return kind.name === 'x509' ? this.#state.x509 : this.#state.jwt;
+  }
+
+  async #save(journal: Journal): Promise<void> {
+    await this.#c.journals.put(this.#c.serverInstanceId, encodeJournal(journal));
+    this.#state.journal = journal;
+  }
+
+  async #prepare(kind: AuthorityKind<Authority, AuthorityRecord>, now: Date): Promise<void> {
+    const slots = this.#slots(kind);
+    // The other slot's key belongs to an old or replaced prepared authority, which signs nothing.
+    const next = await kind.create(this.#c, otherSlot(slots.active.slot), now);
+    const journal = this.#state.journal;
+    await this.#save(kind.withRecords(journal, withPrepared(kind.records(journal), kind.toRecord(next, 'prepared'))));
+    slots.prepared = next;
+    this.#unpublished = true;
+    await this.#publisher.addAuthorities(kind.published(next));
+    this.#unpublished = false;
+    this.#c.logger.info(`prepared the next ${kind.label} and published it in the bundle`, {
+      ...kind.logFields(this.#c, next), activateAt: activateAt(slots.active).toISOString(),
+    });
+  }
+
+  async #activate(kind: AuthorityKind<Authority, AuthorityRecord>): Promise<void> {
+    const slots = this.#slots(kind);
+    const next = slots.prepared!;
+    // Already there unless a crash came between the journal and the bundle when it was prepared.
+    await this.#publisher.addAuthorities(kind.published(next));
+    const journal = this.#state.journal;
+    await this.#save(kind.withRecords(journal, promotePrepared(kind.records(journal))));
+    const previous = slots.active;
+    slots.active = next;
+    slots.prepared = undefined;
+    this.#c.logger.info(`activated the ${kind.label} ${kind.idOf(next)}; the previous one stays in the bundle until it expires`, {
+      [kind.idField]: kind.idOf(next), previous: kind.idOf(previous), previousNotAfter: previous.notAfter.toISOString(),
+    });
+  }
+
+  /** Takes old authorities past their expiry and margin out of the bundle (one change), then out of the journal. */
+  async #prune(now: Date): Promise<void> {
+    const journal = this.#state.journal;
+    const due = KINDS.map((kind) => {
+      const records = kind.records(journal);
+      const expired = records.filter((r) => r.status === 'old' && now >= pruneAt(new Date(r.notAfter * 1000), this.#marginMs));
+      return { kind, records, expired, keep: records.filter((r) => r.status !== 'old') };
+    });
+    if (due.every((d) => d.expired.length === 0)) return;
+    const expiredBy = new Date(now.getTime() - this.#marginMs);
+    await this.#publisher.apply((bundle) => {
+      let changed = false;
+      for (const d of due) for (const r of d.expired) changed = d.kind.unpublish(bundle, r, d.keep, expiredBy) || changed;
+      return changed;
+    });
+    let next = journal;
+    for (const d of due) next = d.kind.withRecords(next, d.records.filter((r) => !d.expired.includes(r)));
+    await this.#save(next);
+    for (const d of due) {
+      for (const r of d.expired) {
+        this.#c.logger.info(`removed the expired ${d.kind.label} ${d.kind.idOf(r)} from the bundle`, {
+          [d.kind.idField]: d.kind.idOf(r), notAfter: new Date(r.notAfter * 1000).toISOString(),
+        });
+      }
+    }
+  }
+}
