@@ -83,20 +83,25 @@ export class SharedModule {
    */
   reinitialize(seenEpoch: number): Promise<void> {
     if (this.#epoch !== seenEpoch) return Promise.resolve();
-    this.#reinitializing ??= (async () => {
-      try {
-        if (this.#inFlight > 0) await new Promise<void>((wake) => this.#drained.push(wake));
-        try {
-          this.#lib.C_Finalize();
-        } catch {
-          // A library that lost its token may refuse to finalize; initializing again is what matters.
-        }
-        this.#initialize();
-      } finally {
-        this.#reinitializing = undefined;
-      }
-    })();
-    return this.#reinitializing;
+    if (this.#reinitializing !== undefined) return this.#reinitializing;
+    const done = this.#reinitialize();
+    this.#reinitializing = done;
+    // Cleared in a later microtask, never before it was set, even when nothing was in flight.
+    const clear = (): void => {
+      if (this.#reinitializing === done) this.#reinitializing = undefined;
+    };
+    done.then(clear, clear);
+    return done;
+  }
+
+  async #reinitialize(): Promise<void> {
+    if (this.#inFlight > 0) await new Promise<void>((wake) => this.#drained.push(wake));
+    try {
+      this.#lib.C_Finalize();
+    } catch {
+      // A library that lost its token may refuse to finalize; initializing again is what matters.
+    }
+    this.#initialize();
   }
 
   /** Gives the library back; the last user finalizes and unloads it. */

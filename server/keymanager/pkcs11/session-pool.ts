@@ -109,7 +109,7 @@ export class SessionPool {
         this.#lastError = undefined;
         return result;
       } catch (err) {
-        if (!needsReconnect(err)) throw err;
+        if (!needsReconnect(err)) throw this.#failed(what, err);
         failure = err;
         this.#drop(conn, err);
         if (attempt < ATTEMPTS) await sleep(RETRY_DELAY_MS * attempt);
@@ -131,6 +131,14 @@ export class SessionPool {
       await this.#closeSessions(conn);
     }
     this.#module.release();
+  }
+
+  /** A failure of the request itself (a bad mechanism, a key that is gone): no reconnect cures it. */
+  #failed(what: string, err: unknown): unknown {
+    if (!(err instanceof pkcs11js.Pkcs11Error)) return err;
+    return new KeyManagerError(PKCS11_TYPE, KeyManagerErrorCode.io, `cannot ${what}: ${this.token} refused (${describePkcs11Error(err)})`, {
+      cause: err,
+    });
   }
 
   #unavailable(what: string, err: unknown, suffix = ''): KeyManagerError {
@@ -163,12 +171,10 @@ export class SessionPool {
     await this.#dropping;
     const last = this.#connectFailure;
     if (last !== undefined && (last.permanent || Date.now() - last.at < RECONNECT_INTERVAL_MS)) throw last.error;
-    let epoch = this.#module.epoch;
     try {
-      const conn = await this.#module.call((lib, e) => {
-        epoch = e;
-        return this.#openSessions(lib, e);
-      });
+      // Modules look for tokens only when initialized: after a failure, look at the slots afresh.
+      if (last !== undefined) await this.#module.reinitialize(this.#module.epoch);
+      const conn = await this.#module.call((lib, epoch) => this.#openSessions(lib, epoch));
       if (this.#connectFailure !== undefined) this.#o.logger?.info(`keymanager(pkcs11): ${this.token} is back`, { token: this.token });
       this.#connectFailure = undefined;
       this.#conn = conn;
@@ -177,9 +183,7 @@ export class SessionPool {
       const permanent = err instanceof KeyManagerError && err.code === KeyManagerErrorCode.invalid;
       const error = err instanceof KeyManagerError ? err : this.#unavailable('open sessions', err);
       this.#connectFailure = { error, at: Date.now(), permanent };
-      this.#o.logger?.warn(`keymanager(pkcs11): ${error.message}`, { token: this.token });
-      // Modules look for tokens only when initialized: the next attempt must see the slots afresh.
-      if (!permanent) await this.#module.reinitialize(epoch).catch(() => undefined);
+      this.#o.logger?.warn(error.message, { token: this.token });
       throw error;
     }
   }
@@ -214,9 +218,10 @@ export class SessionPool {
     for (const slot of slots) {
       const label = lib.C_GetTokenInfo(slot).label.trimEnd();
       if (label === config.tokenLabel) return slot;
-      labels.push(JSON.stringify(label));
+      // SoftHSM always offers one uninitialized token, with an empty label.
+      if (label !== '') labels.push(JSON.stringify(label));
     }
-    const present = labels.length === 0 ? 'it has no token' : `it has ${labels.join(', ')}`;
+    const present = labels.length === 0 ? 'it has no initialized token' : `it has ${labels.join(', ')}`;
     return this.#missing(`${this.token} is not in PKCS#11 module ${config.module} (${present})`);
   }
 
