@@ -76,7 +76,7 @@ export function createSoftHsmToken(options: { label?: string } = {}): SoftHsmTok
     keyManagerConfig,
     caYaml(overrides = {}) {
       const { type, ...km } = keyManagerConfig(overrides);
-      const lines = Object.entries(km).map(([k, v]) => `    ${k}: ${JSON.stringify(v)}`);
+      const lines = Object.entries(km).filter(([, v]) => v !== undefined).map(([k, v]) => `    ${k}: ${JSON.stringify(v)}`);
       return `ca:\n  keyManager:\n    type: ${type}\n${lines.join('\n')}\n`;
     },
     useInProcess() {
