@@ -1,0 +1,91 @@
+/**
+ * The pkcs11 key manager on a SoftHSM2 token, beyond the conformance suite: keys found again by a
+ * new key manager (a new C_Initialize, as after a restart), the token chosen by slot index, a
+ * replaced key's old handle refused without disturbing the token's other keys, and the PIN from
+ * an environment variable.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { KeyManagerError, KeyManagerErrorCode } from '../../../server/keymanager/errors.js';
+import { Pkcs11KeyManager } from '../../../server/keymanager/pkcs11/pkcs11.js';
+import { createSoftHsmToken, type SoftHsmToken } from '../../support/softhsm.js';
+import { verifies } from '../../conformance/keymanager/keymanager.suite.js';
+
+describe('pkcs11 key manager on a SoftHSM2 token', function () {
+  this.timeout(60_000);
+  let token: SoftHsmToken;
+  let undoEnv: () => void;
+  before(() => {
+    token = createSoftHsmToken({ label: 'sigil-km-it' });
+    undoEnv = token.useInProcess();
+  });
+  after(() => {
+    undoEnv();
+    token.cleanup();
+  });
+
+  it('finds its keys again in a new key manager (the module finalized and initialized again), by label', async () => {
+    const first = await Pkcs11KeyManager.open(token.keyManagerConfig({ keyLabelPrefix: 'reopen' }));
+    const made = await first.generateKey('x509-CA-A', 'rsa-2048');
+    await first.generateKey('JWT-Signer-A', 'ec-p384');
+    await first.close();
+
+    const second = await Pkcs11KeyManager.open(token.keyManagerConfig({ keyLabelPrefix: 'reopen' }));
+    try {
+      const found = await second.getKey('x509-CA-A');
+      assert.ok(found !== undefined && found.publicKey.equals(made.publicKey));
+      assert.equal(found.location, 'pkcs11:token=sigil-km-it;object=reopen-x509-CA-A;type=private');
+      const data = randomBytes(100);
+      assert.ok(verifies(made, data, await found.signer().sign(data)));
+      assert.deepEqual((await second.listKeys()).map((k) => [k.id, k.keyType]), [['JWT-Signer-A', 'ec-p384'], ['x509-CA-A', 'rsa-2048']]);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('chooses the token by slot index, and names a slot that is not there', async () => {
+    const km = await Pkcs11KeyManager.open(token.keyManagerConfig({ tokenLabel: undefined, slot: 0, keyLabelPrefix: 'slot' }));
+    try {
+      const key = await km.generateKey('x509-CA-A', 'ec-p256');
+      assert.equal(key.location, 'pkcs11:slot-index=0;object=slot-x509-CA-A;type=private');
+    } finally {
+      await km.close();
+    }
+    await assert.rejects(Pkcs11KeyManager.open(token.keyManagerConfig({ tokenLabel: undefined, slot: 7 })), (err: unknown) => {
+      assert.ok(err instanceof KeyManagerError);
+      assert.equal(err.code, KeyManagerErrorCode.unavailable);
+      assert.match(err.message, /^keymanager\(pkcs11\): PKCS#11 module \/usr\/lib\/softhsm\/libsofthsm2\.so has \d slot\(s\) with a token, so there is no slot 7: /);
+      return true;
+    });
+  });
+
+  it("refuses to sign with a key that was replaced, and the token's other keys keep signing", async () => {
+    const km = await Pkcs11KeyManager.open(token.keyManagerConfig({ keyLabelPrefix: 'replace' }));
+    try {
+      const old = await km.generateKey('x509-CA-A', 'ec-p256');
+      const other = await km.generateKey('JWT-Signer-A', 'ec-p256');
+      const replacement = await km.generateKey('x509-CA-A', 'ec-p256');
+      await assert.rejects(old.signer().sign(Buffer.from('x')), (err: unknown) => {
+        assert.ok(err instanceof KeyManagerError);
+        assert.match(err.message, /cannot sign with pkcs11:token=sigil-km-it;object=replace-x509-CA-A;type=private: the key \(CKA_ID [0-9a-f]{32}\) is no longer in the token/);
+        return true;
+      });
+      const data = Buffer.from('still signs');
+      assert.ok(verifies(other, data, await other.signer().sign(data)));
+      assert.ok(verifies(replacement, data, await replacement.signer().sign(data)));
+      assert.deepEqual(await km.health(), { ok: true, detail: 'token "sigil-km-it", 4 sessions, 2 key(s) sign' });
+    } finally {
+      await km.close();
+    }
+  });
+
+  it('logs in with the PIN from an environment variable', async () => {
+    process.env['SIGIL_IT_HSM_PIN'] = token.pin;
+    try {
+      const km = await Pkcs11KeyManager.open(token.keyManagerConfig({ pinFile: undefined, pinEnv: 'SIGIL_IT_HSM_PIN', keyLabelPrefix: 'env' }));
+      await km.close();
+    } finally {
+      delete process.env['SIGIL_IT_HSM_PIN'];
+    }
+  });
+});
