@@ -7,8 +7,10 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { KeyManagerError, KeyManagerErrorCode } from '../../../server/keymanager/errors.js';
+import { SharedModule } from '../../../server/keymanager/pkcs11/module.js';
 import { Pkcs11KeyManager } from '../../../server/keymanager/pkcs11/pkcs11.js';
 import { createSoftHsmToken, type SoftHsmToken } from '../../support/softhsm.js';
+import type { Logger } from '../../../server/logger.js';
 import { verifies } from '../../conformance/keymanager/keymanager.suite.js';
 
 describe('pkcs11 key manager on a SoftHSM2 token', function () {
@@ -75,6 +77,34 @@ describe('pkcs11 key manager on a SoftHSM2 token', function () {
       assert.ok(verifies(replacement, data, await replacement.signer().sign(data)));
       assert.deepEqual(await km.health(), { ok: true, detail: 'token "sigil-km-it", 4 sessions, 2 key(s) sign' });
     } finally {
+      await km.close();
+    }
+  });
+
+  it('retries on new sessions when its sessions are closed under it: 50 concurrent signatures all succeed', async () => {
+    const warnings: string[] = [];
+    const ignore = (): void => undefined;
+    const logger: Logger = {
+      debug: ignore, info: ignore, error: ignore,
+      warn: (a: unknown, b?: unknown) => void warnings.push(String(typeof a === 'string' ? a : b)),
+      child: () => logger,
+    };
+    const km = await Pkcs11KeyManager.open(token.keyManagerConfig({ keyLabelPrefix: 'lost', sessions: 2 }), { logger });
+    const module = SharedModule.acquire(token.module);
+    try {
+      const key = await km.generateKey('x509-CA-A', 'ec-p256');
+      await module.call((lib) => {
+        for (const slot of lib.C_GetSlotList(true)) lib.C_CloseAllSessions(slot);
+      });
+      const data = Array.from({ length: 50 }, () => randomBytes(64));
+      const sigs = await Promise.all(data.map((d) => key.signer().sign(d)));
+      assert.ok(sigs.every((sig, i) => verifies(key, data[i]!, sig)));
+      assert.equal((await km.health()).ok, true);
+      assert.deepEqual(warnings, [
+        'keymanager(pkcs11): token "sigil-km-it" failed (CKR_SESSION_HANDLE_INVALID in C_SignInit); reopening its sessions',
+      ]);
+    } finally {
+      module.release();
       await km.close();
     }
   });
