@@ -25,7 +25,10 @@ const DIGEST: Readonly<Record<KeyType, 'sha256' | 'sha384'>> = { 'ec-p256': 'sha
 const SHA256_DIGEST_INFO = Buffer.from('3031300d060960864801650304020105000420', 'hex');
 const SIGNATURE_BYTES: Readonly<Record<KeyType, number>> = { 'ec-p256': 64, 'ec-p384': 96, 'rsa-2048': 256 };
 
-/** `pkcs11:token=sigil-ca;object=sigil-x509-CA-A` (RFC 7512), or `slot-id=` for a token chosen by slot. */
+/**
+ * `pkcs11:token=sigil-ca;object=sigil-x509-CA-A;type=private` (RFC 7512). A token chosen by slot
+ * index says `slot-index=N`: RFC 7512's `slot-id` is the slot's ID, which SoftHSM changes at init.
+ */
 export function keyLocation(token: { tokenLabel?: string; slot?: number }, label: string): string {
   const where = token.tokenLabel !== undefined ? `token=${encodeURIComponent(token.tokenLabel)}` : `slot-index=${token.slot ?? 0}`;
   return `pkcs11:${where};object=${encodeURIComponent(label)};type=private`;

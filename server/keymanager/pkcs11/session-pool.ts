@@ -64,7 +64,6 @@ export class SessionPool {
   #dropping: Promise<void> = Promise.resolve();
   #generation = 0;
   #connectFailure: { error: KeyManagerError; at: number; permanent: boolean } | undefined;
-  #lastError: KeyManagerError | undefined;
   #closed = false;
 
   private constructor(module: SharedModule, o: SessionPoolOptions) {
@@ -78,11 +77,6 @@ export class SessionPool {
     const pool = new SessionPool(module, o);
     await pool.#connection();
     return pool;
-  }
-
-  /** The last failure no retry cured, until a request succeeds again. */
-  get lastError(): KeyManagerError | undefined {
-    return this.#lastError;
   }
 
   get sessionCount(): number {
@@ -100,14 +94,11 @@ export class SessionPool {
       try {
         conn = await this.#connection();
       } catch (err) {
-        this.#lastError = this.#unavailable(what, err);
-        throw this.#lastError;
+        throw this.#unavailable(what, err);
       }
       const session = conn.sessions.reduce((a, b) => (b.queued < a.queued ? b : a));
       try {
-        const result = await serialized(session, () => this.#module.call((lib) => task(lib, session.handle, conn)));
-        this.#lastError = undefined;
-        return result;
+        return await serialized(session, () => this.#module.call((lib) => task(lib, session.handle, conn)));
       } catch (err) {
         if (!needsReconnect(err)) throw this.#failed(what, err);
         failure = err;
@@ -115,8 +106,7 @@ export class SessionPool {
         if (attempt < ATTEMPTS) await sleep(RETRY_DELAY_MS * attempt);
       }
     }
-    this.#lastError = this.#unavailable(what, failure, ` after ${ATTEMPTS} attempts`);
-    throw this.#lastError;
+    throw this.#unavailable(what, failure, ` after ${ATTEMPTS} attempts`);
   }
 
   /** Waits for queued operations, closes the sessions and releases the module. */
