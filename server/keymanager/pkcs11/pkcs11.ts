@@ -128,8 +128,8 @@ export class Pkcs11KeyManager implements KeyManager {
       for (const key of keys) await key.signer().sign(PROBE);
       return { ok: true, detail: `${this.#pool.token}, ${this.#pool.sessionCount} sessions, ${keys.length} key(s) sign` };
     } catch (err) {
-      const message = err instanceof KeyManagerError ? err.message.replace(/^keymanager\(pkcs11\): (cannot )?/, '') : String(err);
-      return { ok: false, detail: `cannot sign: ${message}` };
+      const message = (err instanceof Error ? err.message : String(err)).replace(/^keymanager\(pkcs11\): /, '');
+      return { ok: false, detail: message.startsWith('cannot sign') ? message : `cannot sign: ${message}` };
     }
   }
 
