@@ -1,17 +1,28 @@
 /**
  * The pkcs11 key manager on a SoftHSM2 token, beyond the conformance suite: keys found again by a
  * new key manager (a new C_Initialize, as after a restart), the token chosen by slot index, a
- * replaced key's old handle refused without disturbing the token's other keys, and the PIN from
- * an environment variable.
+ * replaced key's old handle refused without disturbing the token's other keys, lost sessions
+ * replaced, a CA for every key type, and the PIN from an environment variable.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ServerCa } from '../../../server/ca/index.js';
+import { openDatastore } from '../../../server/datastore/open.js';
+import { KEY_TYPES } from '../../../server/keymanager/key-manager.js';
+import { parseAndValidate } from '../../../spiffe/jwtsvid/index.js';
+import { SpiffeId, TrustDomain } from '../../../spiffe/spiffeid/index.js';
+import { opensslVerify } from '../../fakes/ca-harness.js';
 import { KeyManagerError, KeyManagerErrorCode } from '../../../server/keymanager/errors.js';
 import { SharedModule } from '../../../server/keymanager/pkcs11/module.js';
 import { Pkcs11KeyManager } from '../../../server/keymanager/pkcs11/pkcs11.js';
 import { createSoftHsmToken, type SoftHsmToken } from '../../support/softhsm.js';
 import type { Logger } from '../../../server/logger.js';
 import { verifies } from '../../conformance/keymanager/keymanager.suite.js';
+
+const TD = TrustDomain.fromString('example.org');
 
 describe('pkcs11 key manager on a SoftHSM2 token', function () {
   this.timeout(60_000);
@@ -108,6 +119,32 @@ describe('pkcs11 key manager on a SoftHSM2 token', function () {
       await km.close();
     }
   });
+
+  for (const keyType of KEY_TYPES) {
+    it(`is a CA with a ${keyType} token key: X.509-SVIDs openssl verifies, JWT-SVIDs that validate`, async () => {
+      const km = await Pkcs11KeyManager.open(token.keyManagerConfig({ keyLabelPrefix: `ca-${keyType}` }));
+      const ds = await openDatastore('sqlite::memory:');
+      const dir = mkdtempSync(join(tmpdir(), 'sigil-pkcs11-ca-'));
+      try {
+        const ca = await ServerCa.start({
+          trustDomain: TD, keyManager: km, keyType, jwtKeyType: keyType, bundles: ds.bundles, journals: ds.caJournals, serverInstanceId: 's1',
+        });
+        const spiffeId = SpiffeId.fromSegments(TD, 'ns', 'web');
+        const leafKey = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey;
+        const svid = await ca.issueX509Svid({ spiffeId, publicKey: leafKey, dnsNames: ['web.example.org'] });
+        const roots = await ca.x509Authorities();
+        assert.ok(roots[0]!.publicKey.equals((await km.getKey('x509-CA-A'))!.publicKey));
+        const openssl = opensslVerify(dir, { roots, leaf: svid.certificates[0]! });
+        assert.equal(openssl.status, 0, openssl.output);
+        const jwt = await ca.issueJwtSvid({ spiffeId, audience: ['api'] });
+        assert.equal((await parseAndValidate(jwt.token, await ca.bundle(), ['api'])).id.toString(), spiffeId.toString());
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+        await ds.close();
+        await km.close();
+      }
+    });
+  }
 
   it('logs in with the PIN from an environment variable', async () => {
     process.env['SIGIL_IT_HSM_PIN'] = token.pin;
