@@ -17,6 +17,7 @@ import type { HostPort, ServerConfig } from './config/index.js';
 import type { Datastore } from './datastore/datastore.js';
 import { openDatastore } from './datastore/open.js';
 import { createKeyManager } from './keymanager/builtins.js';
+import type { KeyManager } from './keymanager/key-manager.js';
 import { silentLogger, type Logger } from './logger.js';
 
 /** Inside dataDir: which CA journal in a shared database is this server's. */
@@ -61,6 +62,7 @@ export class SigilServer {
   #running: Running[] = [];
   #datastore: Datastore | undefined;
   #ca: ServerCa | undefined;
+  #keyManager: KeyManager | undefined;
   #state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
   #stopped: Promise<void> | undefined;
 
@@ -100,7 +102,8 @@ export class SigilServer {
     this.#datastore = datastore;
     this.#running.push({ name: 'datastore', stop: () => datastore.close() });
 
-    const keyManager = await createKeyManager(c.ca.keyManager);
+    const keyManager = await createKeyManager(c.ca.keyManager, { logger: log.child({ component: 'keymanager' }) });
+    this.#keyManager = keyManager;
     this.#running.push({ name: 'key manager', stop: () => keyManager.close() });
 
     const ca = await ServerCa.start({
@@ -202,6 +205,15 @@ export class SigilServer {
     if (status === undefined) checks['ca'] = { ok: false, detail: 'the CA has not started' };
     else if (status.ready) checks['ca'] = { ok: true, detail: `X.509 CA ${status.x509.id} until ${status.x509.notAfter.toISOString()}` };
     else checks['ca'] = { ok: false, detail: status.reason };
+    // A key store that can go away while the server runs (an HSM) says here whether it can sign now.
+    const km = this.#keyManager;
+    if (km?.health !== undefined && this.#state === 'running') {
+      try {
+        checks['keyManager'] = await withTimeout(km.health(), HEALTH_TIMEOUT_MS, `the ${km.type} key manager did not answer`);
+      } catch (err) {
+        checks['keyManager'] = { ok: false, detail: `cannot sign: ${messageOf(err)}` };
+      }
+    }
     return { ready: Object.values(checks).every((check) => check.ok), checks };
   }
 }

@@ -94,7 +94,7 @@ export function resolveConfig(sources: ConfigSources): ServerConfig {
       `${where}: ${adminSocket} is ${Buffer.byteLength(adminSocket)} bytes; a Unix socket path is at most ${MAX_SOCKET_PATH_BYTES}`,
     ]);
   }
-  const keyType = c.ca?.keyType ?? DEFAULT_KEY_TYPE;
+  const keyType = c.ca?.keyType ?? c.ca?.keyManager?.keyType ?? DEFAULT_KEY_TYPE;
   const x509TtlSeconds = c.svid?.x509Ttl ?? DEFAULT_X509_SVID_TTL_SECONDS;
   const upstream = c.ca?.upstream;
   return {
@@ -125,5 +125,20 @@ type KeyManagerLayer = NonNullable<NonNullable<ConfigLayer['ca']>['keyManager']>
 
 function keyManagerOf(km: KeyManagerLayer | undefined, dataDir: string, abs: (p: string) => string): KeyManagerConfig {
   if (km?.type === 'memory') return { type: 'memory' };
+  if (km?.type === 'pkcs11') {
+    // The schema made sure module, one of tokenLabel/slot and one of pinFile/pinEnv are set.
+    const { module, tokenLabel, slot, pinFile, pinEnv, keyLabelPrefix, sessions } = km;
+    return {
+      type: 'pkcs11',
+      // A bare file name is left to the dynamic loader's search path, as dlopen does.
+      module: module!.includes('/') ? abs(module!) : module!,
+      ...(tokenLabel !== undefined && { tokenLabel }),
+      ...(slot !== undefined && { slot }),
+      ...(pinFile !== undefined && { pinFile: abs(pinFile) }),
+      ...(pinEnv !== undefined && { pinEnv }),
+      ...(keyLabelPrefix !== undefined && { keyLabelPrefix }),
+      ...(sessions !== undefined && { sessions }),
+    };
+  }
   return { type: 'disk', keysPath: km?.keysPath === undefined ? join(dataDir, KEYS_FILE) : abs(km.keysPath) };
 }

@@ -8,40 +8,82 @@ import { z } from 'zod';
 import { KEY_TYPES } from '../keymanager/key-manager.js';
 import { LOG_LEVELS } from '../logger.js';
 import {
-  country, datastoreUrl, dnsName, duration, hostPort, nameAttribute, oneOf, path, trustDomain,
+  country, datastoreUrl, dnsName, duration, envName, hostPort, labelPrefix, nameAttribute, oneOf, path, trustDomain, wholeNumber,
 } from './values.js';
 
-export const KEY_MANAGER_TYPES = ['disk', 'memory'] as const;
+export const KEY_MANAGER_TYPES = ['disk', 'memory', 'pkcs11'] as const;
 
 /** An empty YAML block (`ca:` with everything under it commented out) is null: read it as absent. */
 function section<T extends z.ZodType>(schema: T) {
   return z.preprocess((v) => (v === null ? undefined : v), schema.optional());
 }
 
+/** The keys only one key manager type reads, by type: set under another type they are mistakes. */
+const KEYS_OF_TYPE = {
+  keysPath: 'disk',
+  module: 'pkcs11',
+  tokenLabel: 'pkcs11',
+  slot: 'pkcs11',
+  pinFile: 'pkcs11',
+  pinEnv: 'pkcs11',
+  keyLabelPrefix: 'pkcs11',
+  sessions: 'pkcs11',
+} as const;
+
 const keyManager = z
   .strictObject({
     type: oneOf(KEY_MANAGER_TYPES),
+    /** The CA key's type, as ca.keyType (either may say it; they must agree). */
+    keyType: oneOf(KEY_TYPES).optional(),
     keysPath: path.optional(),
+    module: path.optional(),
+    tokenLabel: z.string().min(1, 'must not be empty').max(32, 'must be at most 32 characters (a PKCS#11 token label)').optional(),
+    slot: wholeNumber(0, 1_000_000).optional(),
+    pinFile: path.optional(),
+    pinEnv: envName.optional(),
+    keyLabelPrefix: labelPrefix.optional(),
+    sessions: wholeNumber(1, 64).optional(),
   })
   .superRefine((km, ctx) => {
-    if (km.type !== 'disk' && km.keysPath !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['keysPath'], message: `only applies to type disk, not ${km.type}` });
+    for (const [key, type] of Object.entries(KEYS_OF_TYPE)) {
+      if (km[key as keyof typeof KEYS_OF_TYPE] !== undefined && km.type !== type) {
+        ctx.addIssue({ code: 'custom', path: [key], message: `only applies to type ${type}, not ${km.type}` });
+      }
+    }
+    if (km.type !== 'pkcs11') return;
+    if (km.module === undefined) ctx.addIssue({ code: 'custom', path: ['module'], message: 'is required for type pkcs11: the PKCS#11 library path' });
+    if ((km.tokenLabel === undefined) === (km.slot === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['tokenLabel'], message: 'set exactly one of tokenLabel and slot for type pkcs11' });
+    }
+    if ((km.pinFile === undefined) === (km.pinEnv === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['pinFile'], message: 'set exactly one of pinFile and pinEnv for type pkcs11 (the PIN itself never goes in the config)' });
     }
   });
 
-const ca = z.strictObject({
-  keyType: oneOf(KEY_TYPES).optional(),
-  ttl: duration.optional(),
-  subject: section(
-    z.strictObject({
-      country: country.optional(),
-      organization: nameAttribute.optional(),
-      commonName: nameAttribute.optional(),
-    }),
-  ),
-  keyManager: section(keyManager),
-  upstream: section(z.strictObject({ certFile: path, keyFile: path, bundleFile: path })),
-});
+const ca = z
+  .strictObject({
+    keyType: oneOf(KEY_TYPES).optional(),
+    ttl: duration.optional(),
+    subject: section(
+      z.strictObject({
+        country: country.optional(),
+        organization: nameAttribute.optional(),
+        commonName: nameAttribute.optional(),
+      }),
+    ),
+    keyManager: section(keyManager),
+    upstream: section(z.strictObject({ certFile: path, keyFile: path, bundleFile: path })),
+  })
+  .superRefine((c, ctx) => {
+    const kmType = c.keyManager?.keyType;
+    if (kmType !== undefined && c.keyType !== undefined && kmType !== c.keyType) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['keyManager', 'keyType'],
+        message: `is ${kmType} but ca.keyType is ${c.keyType}: both name the CA key's type, so set one of them`,
+      });
+    }
+  });
 
 export const fileSchema = z.strictObject({
   trustDomain: trustDomain.optional(),

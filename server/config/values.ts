@@ -86,3 +86,22 @@ export const country = z.string().refine((s) => /^[A-Z]{2}$/.test(s), {
   error: (issue) => `${show(issue.input)} is not a two-letter ISO 3166 country code in capitals (e.g. US)`,
 });
 export const nameAttribute = z.string().refine((s) => s.length > 0 && [...s].length <= 64, 'must be 1 to 64 characters');
+
+/** A whole number from `min` to `max`; a flag's or a quoted YAML value's digits count too. */
+export function wholeNumber(min: number, max: number) {
+  return z.unknown().transform((v, ctx): number => {
+    const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
+    if (typeof n === 'number' && Number.isInteger(n) && n >= min && n <= max) return n;
+    return fail(ctx, `${show(v)} is not a whole number from ${min} to ${max}`);
+  });
+}
+
+/** An environment variable's name (POSIX portable: letters, digits, underscores, not starting with a digit). */
+export const envName = z.string().refine((s) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(s), {
+  error: (issue) => `${show(issue.input)} is not an environment variable name (letters, digits and _, not starting with a digit)`,
+});
+
+/** What the pkcs11 key manager puts before `-<key id>` in key labels. */
+export const labelPrefix = z.string().refine((s) => /^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/.test(s), {
+  error: (issue) => `${show(issue.input)} is not a key label prefix: use 1 to 32 characters of [A-Za-z0-9._-], starting with a letter or digit`,
+});

@@ -9,6 +9,8 @@ export const KeyManagerErrorCode = {
   io: 'SIGIL_KEYMANAGER_IO',
   /** The key manager was closed. */
   closed: 'SIGIL_KEYMANAGER_CLOSED',
+  /** The key store (a PKCS#11 token) cannot be reached or cannot sign now; retrying later may work. */
+  unavailable: 'SIGIL_KEYMANAGER_UNAVAILABLE',
 } as const;
 
 export type KeyManagerErrorCode = (typeof KeyManagerErrorCode)[keyof typeof KeyManagerErrorCode];
@@ -18,6 +20,7 @@ const STATUS: Readonly<Record<KeyManagerErrorCode, SigilErrorOptions['status']>>
   SIGIL_KEYMANAGER_CORRUPT: Status.DATA_LOSS,
   SIGIL_KEYMANAGER_IO: Status.UNAVAILABLE,
   SIGIL_KEYMANAGER_CLOSED: Status.FAILED_PRECONDITION,
+  SIGIL_KEYMANAGER_UNAVAILABLE: Status.UNAVAILABLE,
 };
 
 /** Messages read `keymanager(<type>): <what was wrong>`, as SPIRE's plugin facade prefixes them. */

@@ -33,6 +33,13 @@ export interface ManagedKey {
   signer(): Signer;
 }
 
+/** Whether a key manager can sign now: a token that went away says so here, not only on the next request. */
+export interface KeyManagerHealth {
+  ok: boolean;
+  /** What was checked, or what is wrong (`cannot sign: …`). */
+  detail: string;
+}
+
 export interface KeyManager {
   /** The built-in's name, as in config (`memory`, `disk`). */
   readonly type: string;
@@ -43,6 +50,8 @@ export interface KeyManager {
   listKeys(): Promise<ManagedKey[]>;
   /** Removes the key; false when there was none. Optional: a store may keep keys for audit. */
   deleteKey?(id: string): Promise<boolean>;
+  /** Optional: a store that can fail while the process runs (a PKCS#11 token) reports here. */
+  health?(): Promise<KeyManagerHealth>;
   /** Waits for pending writes and releases resources; later calls fail. */
   close(): Promise<void>;
 }

@@ -71,7 +71,31 @@ describe('server config: invalid values', () => {
   const cases: [string, Record<string, unknown>, string][] = [
     ['a CA key type', { ca: { keyType: 'ec-p521' } }, 'config: ca.keyType: "ec-p521" is not one of ec-p256, ec-p384, rsa-2048'],
     ['a JWT key type', { jwt: { keyType: 'ed25519' } }, 'config: jwt.keyType: "ed25519" is not one of ec-p256, ec-p384, rsa-2048'],
-    ['a key manager type', { ca: { keyManager: { type: 'pkcs12' } } }, 'config: ca.keyManager.type: "pkcs12" is not one of disk, memory'],
+    ['a key manager type', { ca: { keyManager: { type: 'pkcs12' } } }, 'config: ca.keyManager.type: "pkcs12" is not one of disk, memory, pkcs11'],
+    ['a pkcs11 key manager without module, token or PIN', { ca: { keyManager: { type: 'pkcs11' } } }, [
+      'config: ca.keyManager.module: is required for type pkcs11: the PKCS#11 library path',
+      'config: ca.keyManager.tokenLabel: set exactly one of tokenLabel and slot for type pkcs11',
+      'config: ca.keyManager.pinFile: set exactly one of pinFile and pinEnv for type pkcs11 (the PIN itself never goes in the config)',
+    ].join('\n')],
+    ['both a token label and a slot, both a PIN file and a PIN variable', {
+      ca: { keyManager: { type: 'pkcs11', module: 'm.so', tokenLabel: 'ca', slot: 0, pinFile: 'p', pinEnv: 'PIN' } },
+    }, [
+      'config: ca.keyManager.tokenLabel: set exactly one of tokenLabel and slot for type pkcs11',
+      'config: ca.keyManager.pinFile: set exactly one of pinFile and pinEnv for type pkcs11 (the PIN itself never goes in the config)',
+    ].join('\n')],
+    ['pkcs11 keys under another key manager', { ca: { keyManager: { type: 'disk', tokenLabel: 'ca', pinEnv: 'PIN' } } }, [
+      'config: ca.keyManager.tokenLabel: only applies to type pkcs11, not disk',
+      'config: ca.keyManager.pinEnv: only applies to type pkcs11, not disk',
+    ].join('\n')],
+    ['a PIN variable that is no variable name', {
+      ca: { keyManager: { type: 'pkcs11', module: 'm.so', slot: 0, pinEnv: 'HSM PIN' } },
+    }, 'config: ca.keyManager.pinEnv: "HSM PIN" is not an environment variable name (letters, digits and _, not starting with a digit)'],
+    ['a session count', { ca: { keyManager: { type: 'pkcs11', module: 'm.so', slot: 0, pinEnv: 'PIN', sessions: 0 } } },
+      'config: ca.keyManager.sessions: 0 is not a whole number from 1 to 64'],
+    ['a key label prefix', { ca: { keyManager: { type: 'pkcs11', module: 'm.so', slot: 0, pinEnv: 'PIN', keyLabelPrefix: 'a b' } } },
+      'config: ca.keyManager.keyLabelPrefix: "a b" is not a key label prefix: use 1 to 32 characters of [A-Za-z0-9._-], starting with a letter or digit'],
+    ['two different CA key types', { ca: { keyType: 'ec-p256', keyManager: { type: 'memory', keyType: 'ec-p384' } } },
+      "config: ca.keyManager.keyType: is ec-p384 but ca.keyType is ec-p256: both name the CA key's type, so set one of them"],
     ['a keys file for the memory key manager', { ca: { keyManager: { type: 'memory', keysPath: 'k.json' } } }, 'config: ca.keyManager.keysPath: only applies to type disk, not memory'],
     ['a key manager without a type', { ca: { keyManager: { keysPath: 'k.json' } } }, 'config: ca.keyManager.type: is required'],
     ['a log level', { logLevel: 'verbose' }, 'config: logLevel: "verbose" is not one of trace, debug, info, warn, error, fatal, silent'],

@@ -54,6 +54,38 @@ describe('server config: defaults', () => {
     assert.deepEqual(c.ca.keyManager, { type: 'memory' });
   });
 
+  it('selects the pkcs11 key manager, its PIN file absolute, its keyType the CA key type (and so the JWT key type)', () => {
+    const c = resolveConfig({
+      cwd: '/srv',
+      file: {
+        trustDomain: 'example.org',
+        ca: {
+          keyManager: {
+            type: 'pkcs11', module: '/usr/lib/softhsm/libsofthsm2.so', tokenLabel: 'sigil-ca', pinFile: 'secrets/hsm-pin',
+            keyLabelPrefix: 'prod', keyType: 'ec-p384', sessions: '8',
+          },
+        },
+      },
+    });
+    assert.deepEqual(c.ca.keyManager, {
+      type: 'pkcs11', module: '/usr/lib/softhsm/libsofthsm2.so', tokenLabel: 'sigil-ca', pinFile: '/srv/secrets/hsm-pin',
+      keyLabelPrefix: 'prod', sessions: 8,
+    });
+    assert.equal(c.ca.keyType, 'ec-p384');
+    assert.equal(c.jwt.keyType, 'ec-p384');
+  });
+
+  it('accepts the same key type in ca.keyType and ca.keyManager.keyType, and a slot with a PIN variable', () => {
+    const c = resolveConfig({
+      file: {
+        trustDomain: 'example.org',
+        ca: { keyType: 'rsa-2048', keyManager: { type: 'pkcs11', module: 'libsofthsm2.so', slot: 0, pinEnv: 'HSM_PIN', keyType: 'rsa-2048' } },
+      },
+    });
+    assert.deepEqual(c.ca.keyManager, { type: 'pkcs11', module: 'libsofthsm2.so', slot: 0, pinEnv: 'HSM_PIN' });
+    assert.equal(c.ca.keyType, 'rsa-2048');
+  });
+
   it('reads an empty section (a YAML block with everything commented out) as absent', () => {
     const c = resolveConfig({ file: { trustDomain: 'example.org', ca: null, svid: null, jwt: null } });
     assert.equal(c.ca.keyType, 'ec-p256');

@@ -9,7 +9,7 @@ import { MemoryKeyManager } from '../../../server/keymanager/memory/memory.js';
 
 describe('keymanager builtins', () => {
   it('lists the built-in types', () => {
-    assert.deepEqual(KEY_MANAGER_TYPES, ['memory', 'disk']);
+    assert.deepEqual(KEY_MANAGER_TYPES, ['memory', 'disk', 'pkcs11']);
   });
 
   it('opens the key manager the config names', async () => {
@@ -27,8 +27,11 @@ describe('keymanager builtins', () => {
   });
 
   const bad: [string, unknown, RegExp][] = [
-    ['an unknown type', { type: 'pkcs12' }, /^keymanager\(pkcs12\): unknown key manager type "pkcs12": use one of memory, disk$/],
+    ['an unknown type', { type: 'pkcs12' }, /^keymanager\(pkcs12\): unknown key manager type "pkcs12": use one of memory, disk, pkcs11$/],
     ['a disk config without keysPath', { type: 'disk' }, /^keymanager\(disk\): keysPath is required/],
+    ['a pkcs11 config without a token', { type: 'pkcs11', module: '/usr/lib/softhsm/libsofthsm2.so', pinEnv: 'PIN' }, /^keymanager\(pkcs11\): set exactly one of tokenLabel and slot$/],
+    ['a pkcs11 config without a PIN source', { type: 'pkcs11', module: '/usr/lib/softhsm/libsofthsm2.so', slot: 0 }, /^keymanager\(pkcs11\): set exactly one of pinFile and pinEnv$/],
+    ['a pkcs11 module that does not load', { type: 'pkcs11', module: '/nonexistent/libp11.so', slot: 0, pinEnv: 'PATH' }, /^keymanager\(pkcs11\): cannot load the PKCS#11 module \/nonexistent\/libp11.so: /],
   ];
   for (const [name, config, message] of bad) {
     it(`refuses ${name}`, async () => {
