@@ -22,7 +22,7 @@ import { TrustDomain } from '../../../spiffe/spiffeid/index.js';
 import { verifyX509Svid, X509Svid } from '../../../spiffe/x509svid/index.js';
 import { StreamRecorder, TestWorkloadClient } from '../workloadapi/workload-client.js';
 import { AGENT_READY, poll, SERVER_READY, sigilOk, SigilProcess, sleep } from './harness.js';
-import { KEY_MANAGER_CASES, type KeyManagerCase } from './key-manager-cases.js';
+import { KEY_MANAGER_CASES, type KeyManagerCase, type KeyManagerSetup } from './key-manager-cases.js';
 
 const TD = TrustDomain.fromString('rotation.sigil.test');
 const CA_TTL_S = 18;
@@ -72,6 +72,7 @@ function rotationSuite(c: KeyManagerCase): void {
     let dir: string;
     const procs: SigilProcess[] = [];
     const clients: TestWorkloadClient[] = [];
+    let setup: KeyManagerSetup | undefined;
 
     before(() => {
       dir = mkdtempSync(join(tmpdir(), 'sgrot-'));
@@ -83,11 +84,12 @@ function rotationSuite(c: KeyManagerCase): void {
     after(async () => {
       for (const cl of clients) cl.close();
       for (const p of procs) await p.kill();
+      setup?.cleanup?.();
       if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
     });
 
     it('every sample of the Workload API verifies against the bundle it came with, across prepare, activate and prune', async () => {
-      const setup = await c.setup(dir);
+      setup = await c.setup(dir);
       const admin = ['--admin-socket', join(dir, 'admin.sock')];
       const config = join(dir, 'server.yaml');
       // JSON is YAML.
