@@ -125,7 +125,7 @@ export class SigilServer {
       trustDomain: c.trustDomain,
       datastore,
       ca,
-      attestors: builtinServerNodeAttestors(),
+      attestors: builtinServerNodeAttestors(c.nodeAttestors),
       logger: log,
       serverDnsNames: c.serverDnsNames,
     });

@@ -68,7 +68,9 @@ export class AgentIdentity {
   async start(): Promise<AgentSvid> {
     await this.#o.store.prepare();
     const stored = await this.#reusable();
-    if (stored !== undefined) {
+    if (stored !== undefined && stored.svid.reattestable && this.#o.attestor !== undefined) {
+      await this.#attestAgainAtStart(stored, this.#o.attestor);
+    } else if (stored !== undefined) {
       this.#adoptBundle(stored.bundle, stored.bundleJson);
       this.#adoptSvid(stored.svid);
       this.#o.logger.info(
@@ -82,6 +84,27 @@ export class AgentIdentity {
     }
     this.#schedule();
     return this.#svid!;
+  }
+
+  /**
+   * An agent whose attestor can attest again (tpm) does so at every start, trusting the server with
+   * the stored bundle: the node's state is checked anew (a reboot may have changed its PCRs) and the
+   * agent keeps its ID. Only when the server cannot be reached does it start on the stored SVID.
+   */
+  async #attestAgainAtStart(stored: { svid: AgentSvid; bundle: SpiffeBundle; bundleJson: string }, attestor: AgentNodeAttestor): Promise<void> {
+    try {
+      const attested = await attest(this.#o.connection, { kind: 'bundle', authorities: stored.bundle.x509Authorities() }, attestor);
+      await this.#adopt(attested);
+      this.#o.logger.info({ agentId: attested.svid.id, expiresAt: iso(attested.svid.expiresAt) }, 'agent: attested again at start');
+    } catch (err) {
+      if (err instanceof AttestationError || !isTransient(err)) throw attestationFailed(attestor.type, err);
+      this.#adoptBundle(stored.bundle, stored.bundleJson);
+      this.#adoptSvid(stored.svid);
+      this.#o.logger.warn(
+        { agentId: stored.svid.id, err: messageOf(err), expiresAt: iso(stored.svid.expiresAt) },
+        'agent: cannot attest again at start (server unreachable); using the stored agent SVID until it can',
+      );
+    }
   }
 
   /** A bundle from WatchBundle: kept, persisted and trusted for new connections when it changed. */

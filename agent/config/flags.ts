@@ -3,7 +3,7 @@
  * builds its options from this table, so a key, its flag and its help stay together.
  */
 import { LOG_LEVELS } from '../logger.js';
-import { DEFAULT_DATA_DIR, DEFAULT_LOG_LEVEL, DEFAULT_SERVER_ADDRESS, DEFAULT_SOCKET_PATH } from './defaults.js';
+import { DEFAULT_DATA_DIR, DEFAULT_LOG_LEVEL, DEFAULT_SERVER_ADDRESS, DEFAULT_SOCKET_PATH, DEFAULT_TPM_TCTI } from './defaults.js';
 import type { KeyPath } from './issues.js';
 import { formatHostPort } from './values.js';
 
@@ -17,6 +17,10 @@ export interface ConfigFlags {
   socketPath?: string;
   dataDir?: string;
   logLevel?: string;
+  /** nodeAttestor.type */
+  nodeAttestor?: string;
+  /** nodeAttestor.tcti */
+  tpmTcti?: string;
 }
 
 export type FlagKey = keyof ConfigFlags;
@@ -44,12 +48,29 @@ export const CONFIG_FLAGS: readonly FlagSpec[] = [
   { key: 'socketPath', flag: '--socket-path', arg: 'PATH', help: `Workload API Unix socket (default: ${DEFAULT_SOCKET_PATH})` },
   { key: 'dataDir', flag: '--data-dir', arg: 'DIR', help: `where the agent keeps its SVID, key and bundle (default: ${DEFAULT_DATA_DIR})` },
   { key: 'logLevel', flag: '--log-level', arg: 'LEVEL', help: `${LOG_LEVELS.join(', ')} (default: ${DEFAULT_LOG_LEVEL})` },
+  {
+    key: 'nodeAttestor', flag: '--node-attestor', arg: 'TYPE',
+    help: 'join_token or tpm (default: join_token when a join token is given)',
+  },
+  { key: 'tpmTcti', flag: '--tpm-tcti', arg: 'TCTI', help: `the TPM for --node-attestor tpm, e.g. swtpm:host=127.0.0.1,port=2321 (default: ${DEFAULT_TPM_TCTI})` },
 ];
 
-export const FILE_ONLY_HINT = 'Only the config file sets workloadKeyType (ec-p256, ec-p384, rsa-2048) and workloadAttestors.';
+/** Flags that set keys inside nodeAttestor rather than top-level keys. */
+export const NESTED_FLAGS: Readonly<Partial<Record<FlagKey, readonly [string, string]>>> = {
+  nodeAttestor: ['nodeAttestor', 'type'],
+  tpmTcti: ['nodeAttestor', 'tcti'],
+};
+
+export const FILE_ONLY_HINT =
+  'Only the config file sets workloadKeyType (ec-p256, ec-p384, rsa-2048), workloadAttestors, and\n' +
+  'nodeAttestor.pcrs, nodeAttestor.pcrBank and nodeAttestor.ekAlgorithm (rsa, ecc).';
 
 /** Names a flag-layer key path by its flag: `--server-address`. */
 export function flagLabel(path: KeyPath): string {
   const top = path[0];
+  if (top === 'nodeAttestor') {
+    const key = (Object.entries(NESTED_FLAGS) as [FlagKey, readonly [string, string]][]).find(([, p]) => p[1] === path[1])?.[0];
+    return CONFIG_FLAGS.find((f) => f.key === key)?.flag ?? 'nodeAttestor';
+  }
   return CONFIG_FLAGS.find((f) => f.key === top)?.flag ?? String(top);
 }

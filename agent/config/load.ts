@@ -7,12 +7,14 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { messageOf } from '../../spiffe/errors.js';
-import { DEFAULT_DATA_DIR, DEFAULT_LOG_LEVEL, DEFAULT_SERVER_ADDRESS, DEFAULT_SOCKET_PATH, DEFAULT_WORKLOAD_KEY_TYPE } from './defaults.js';
+import {
+  DEFAULT_DATA_DIR, DEFAULT_LOG_LEVEL, DEFAULT_SERVER_ADDRESS, DEFAULT_SOCKET_PATH, DEFAULT_TPM_PCRS, DEFAULT_TPM_TCTI, DEFAULT_WORKLOAD_KEY_TYPE,
+} from './defaults.js';
 import { AgentConfigError, AgentConfigErrorCode } from './errors.js';
-import { flagLabel, type ConfigFlags } from './flags.js';
+import { flagLabel, NESTED_FLAGS, type ConfigFlags } from './flags.js';
 import { keyName, problemsOf, type KeyPath } from './issues.js';
 import { fileSchema, type ConfigLayer } from './schema.js';
-import type { AgentConfig, Bootstrap } from './types.js';
+import type { AgentConfig, Bootstrap, TpmNodeAttestorConfig } from './types.js';
 
 /** sun_path is 108 bytes on Linux, one of them the terminating NUL. */
 const MAX_SOCKET_PATH_BYTES = 107;
@@ -63,12 +65,18 @@ export function resolveConfig(sources: ConfigSources): AgentConfig {
   const cwd = sources.cwd ?? process.cwd();
   const problems: string[] = [];
   const file = parseLayer(sources.file ?? {}, fileLabel, problems);
-  const given = Object.fromEntries(Object.entries(sources.flags ?? {}).filter(([, v]) => v !== undefined));
+  const given: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(sources.flags ?? {})) {
+    if (v === undefined) continue;
+    const nested = NESTED_FLAGS[key as keyof ConfigFlags];
+    if (nested === undefined) given[key] = v;
+    else given[nested[0]] = { ...(given[nested[0]] as object | undefined), [nested[1]]: v };
+  }
   const flags = parseLayer(given, flagLabel, problems);
   if (problems.length > 0) throw new AgentConfigError(AgentConfigErrorCode.invalid, problems);
 
   // Flags only set top-level scalars, so a shallow merge is the whole of "flag over file".
-  const c: ConfigLayer = { ...file, ...flags };
+  const c: ConfigLayer = { ...file, ...flags, nodeAttestor: { ...file.nodeAttestor, ...flags.nodeAttestor } };
   const where = (key: keyof ConfigFlags, flag: string): string => (sources.flags?.[key] !== undefined ? flag : key);
   if (c.trustDomain === undefined) problems.push('trustDomain: is required: set it in the config file or with --trust-domain');
   const abs = (p: string): string => resolve(cwd, p);
@@ -90,6 +98,7 @@ export function resolveConfig(sources: ConfigSources): AgentConfig {
   } else {
     problems.push('trustBundle: is required to trust the server: set trustBundle (--trust-bundle FILE) or insecureBootstrap (--insecure-bootstrap)');
   }
+  const tpm = tpmOf(c, where, problems);
   if (problems.length > 0 || c.trustDomain === undefined || bootstrap === undefined) {
     throw new AgentConfigError(AgentConfigErrorCode.invalid, problems);
   }
@@ -104,5 +113,30 @@ export function resolveConfig(sources: ConfigSources): AgentConfig {
     logLevel: c.logLevel ?? DEFAULT_LOG_LEVEL,
     workloadKeyType: c.workloadKeyType ?? DEFAULT_WORKLOAD_KEY_TYPE,
     workloadAttestors: unix === undefined ? {} : { unix: { ...unix } },
+    tpm,
+  };
+}
+
+function tpmOf(c: ConfigLayer, where: (key: keyof ConfigFlags, flag: string) => string, problems: string[]): TpmNodeAttestorConfig | undefined {
+  const n = c.nodeAttestor ?? {};
+  const type = n.type ?? (c.joinToken !== undefined ? 'join_token' : undefined);
+  if (type !== 'tpm') {
+    const stray = (['tcti', 'pcrs', 'pcrBank', 'ekAlgorithm'] as const).filter((k) => n[k] !== undefined);
+    if (stray.length > 0) {
+      problems.push(`nodeAttestor.${stray[0]}: only applies to nodeAttestor type tpm (set it with --node-attestor tpm or nodeAttestor.type)`);
+    }
+    if (type === 'join_token' && c.joinToken === undefined && n.type !== undefined) {
+      problems.push(`${where('nodeAttestor', '--node-attestor')}: join_token needs a join token (--join-token or joinToken)`);
+    }
+    return undefined;
+  }
+  if (c.joinToken !== undefined) {
+    problems.push(`${where('joinToken', '--join-token')}: cannot be combined with nodeAttestor type tpm: the TPM is the credential`);
+  }
+  return {
+    tcti: n.tcti ?? DEFAULT_TPM_TCTI,
+    pcrs: [...new Set(n.pcrs ?? DEFAULT_TPM_PCRS)].sort((a, b) => a - b),
+    pcrBank: n.pcrBank ?? 'sha256',
+    ekAlgorithm: n.ekAlgorithm ?? 'rsa',
   };
 }

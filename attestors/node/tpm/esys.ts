@@ -71,6 +71,9 @@ const ESYS_PROTOTYPES = [
 
 function load(): Lib {
   if (lib !== undefined) return lib;
+  // tpm2-tss prints its own WARNING/ERROR lines on stderr for every failed command (a missing NV
+  // index included); sigil reports failures itself, so the library stays quiet unless asked.
+  process.env['TSS2_LOG'] ??= 'all+none';
   const tctildr = koffi.load('libtss2-tctildr.so.0');
   const esysLib = koffi.load('libtss2-esys.so.0');
   const muLib = koffi.load('libtss2-mu.so.0');
