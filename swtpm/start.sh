@@ -2,7 +2,8 @@
 # Starts swtpm on a provisioned state directory, bound to loopback only, usable at once (no
 # CMD_INIT / TPM2_Startup needed), in the background; its pid goes to BASE/swtpm.pid.
 # Usage: swtpm/start.sh BASE [PORT [CTRL_PORT]]   (defaults 2321 and PORT+1)
-# The agent's TCTI is then swtpm:host=127.0.0.1,port=PORT.
+# The agent's TCTI is then swtpm:host=127.0.0.1,port=PORT. tpm2-tss's swtpm TCTI dials the control
+# port at PORT+1 (it sends the power-on there), so give another CTRL_PORT only for other clients.
 set -euo pipefail
 [ $# -ge 1 ] || { echo "usage: $0 BASE [PORT [CTRL_PORT]]" >&2; exit 2; }
 BASE=$(realpath -m "$1")

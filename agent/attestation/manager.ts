@@ -7,7 +7,7 @@
  */
 import type { AgentNodeAttestor } from '../../attestors/node/node-attestor.js';
 import type { SpiffeBundle } from '../../spiffe/bundle/index.js';
-import { messageOf, Status } from '../../spiffe/errors.js';
+import { messageOf, SigilError, Status } from '../../spiffe/errors.js';
 import type { TrustDomain } from '../../spiffe/spiffeid/index.js';
 import { Backoff } from '../client/backoff.js';
 import type { ServerConnection } from '../client/connection.js';
@@ -78,9 +78,11 @@ export class AgentIdentity {
         'agent: reusing the stored agent SVID; not attesting again',
       );
     } else {
+      const started = performance.now();
       const attested = await this.#attestAtStart();
+      const ms = Math.round(performance.now() - started);
       await this.#adopt(attested);
-      this.#o.logger.info({ agentId: attested.svid.id, expiresAt: iso(attested.svid.expiresAt) }, 'agent: node attestation succeeded');
+      this.#o.logger.info({ agentId: attested.svid.id, expiresAt: iso(attested.svid.expiresAt), ms }, 'agent: node attestation succeeded');
     }
     this.#schedule();
     return this.#svid!;
@@ -93,9 +95,11 @@ export class AgentIdentity {
    */
   async #attestAgainAtStart(stored: { svid: AgentSvid; bundle: SpiffeBundle; bundleJson: string }, attestor: AgentNodeAttestor): Promise<void> {
     try {
+      const started = performance.now();
       const attested = await attest(this.#o.connection, { kind: 'bundle', authorities: stored.bundle.x509Authorities() }, attestor);
+      const ms = Math.round(performance.now() - started);
       await this.#adopt(attested);
-      this.#o.logger.info({ agentId: attested.svid.id, expiresAt: iso(attested.svid.expiresAt) }, 'agent: attested again at start');
+      this.#o.logger.info({ agentId: attested.svid.id, expiresAt: iso(attested.svid.expiresAt), ms }, 'agent: attested again at start');
     } catch (err) {
       if (err instanceof AttestationError || !isTransient(err)) throw attestationFailed(attestor.type, err);
       this.#adoptBundle(stored.bundle, stored.bundleJson);
@@ -317,7 +321,7 @@ function attestationFailed(type: string, err: unknown): AttestationError {
       ? type === 'join_token'
         ? ': the join token is unknown, already used or expired; create a new one with `sigil server token generate`'
         : ''
-      : code === undefined || isTransient(err)
+      : (code === undefined && !(err instanceof SigilError)) || isTransient(err)
         ? ': the server could not be reached'
         : '';
   return new AttestationError(AttestationErrorCode.failed, `node attestation (${type}) failed: ${messageOf(err)}${hint}`, { cause: err });
