@@ -96,6 +96,15 @@ export class Swtpm {
 
   /** TPM2_PCR_Extend of `bank`:`index` with a digest of `hex` (tpm2-tools). */
   async extendPcr(index: number, hex: string, bank = 'sha256'): Promise<void> {
-    await run('tpm2_pcrextend', [`${index}:${bank}=${hex}`], { env: { ...process.env, TPM2TOOLS_TCTI: this.tcti, TSS2_LOG: 'all+none' } });
+    await run('tpm2_pcrextend', [`${index}:${bank}=${hex}`], { env: this.#toolsEnv() });
+  }
+
+  /** TPM2_PCR_Reset: only the debug PCR 16 and 23 can be reset. */
+  async resetPcr(index: number): Promise<void> {
+    await run('tpm2_pcrreset', [String(index)], { env: this.#toolsEnv() });
+  }
+
+  #toolsEnv(): NodeJS.ProcessEnv {
+    return { ...process.env, TPM2TOOLS_TCTI: this.tcti, TSS2_LOG: 'all+none' };
   }
 }

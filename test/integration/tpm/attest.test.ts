@@ -7,38 +7,17 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { createHash, X509Certificate } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { promisify } from 'node:util';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Swtpm } from '../../support/swtpm.js';
+import { promisify } from 'node:util';
 import { agentArgs, SIGIL, TD, UID_SELECTOR, until, useFixtures, type ServerFixture } from '../agent/harness.js';
+import { agentList, expectedAgentId, useSwtpms } from './harness.js';
 
-interface ListedAgent {
-  id: string;
-  attestation_type: string;
-  x509svid_serial_number: string;
-  selectors: { type: string; value: string }[];
-  can_reattest: boolean;
-}
-
-function expectedAgentId(cert: Buffer): string {
-  const spki = new X509Certificate(cert).publicKey.export({ type: 'spki', format: 'der' });
-  return `spiffe://${TD}/sigil/agent/tpm/${createHash('sha256').update(spki).digest('hex')}`;
-}
-
-const sigil = promisify(execFile);
-
-/** `sigil server agent list --output json`, as an operator runs it (asynchronously: the server is in this process). */
-export async function agentList(server: ServerFixture): Promise<ListedAgent[]> {
-  const r = await sigil(process.execPath, [SIGIL, 'server', 'agent', 'list', '--admin-socket', server.admin.socketPath, '--output', 'json']);
-  return (JSON.parse(r.stdout) as { agents: ListedAgent[] }).agents;
-}
+const run = promisify(execFile);
 
 async function fetchSvids(socketPath: string): Promise<string> {
   try {
-    return (await sigil(process.execPath, [SIGIL, 'agent', 'api', 'fetch', 'x509', '--socket-path', socketPath, '--output', 'json'])).stdout;
+    return (await run(process.execPath, [SIGIL, 'agent', 'api', 'fetch', 'x509', '--socket-path', socketPath, '--output', 'json'])).stdout;
   } catch (err) {
     // Not yet: the agent has no identity for this process until the entry reaches it.
     return String(err);
@@ -48,33 +27,20 @@ async function fetchSvids(socketPath: string): Promise<string> {
 describe('tpm node attestation (swtpm)', function () {
   this.timeout(90_000);
   const f = useFixtures();
-  let tpmDir: string;
-  let tpm: Swtpm;
-
-  before(async function () {
-    this.timeout(30_000);
-    // Not f.tmp(): those go after each test, and the TPM serves the whole file.
-    tpmDir = mkdtempSync(join(tmpdir(), 'sgt-'));
-    tpm = await Swtpm.provision(join(tpmDir, 'tpm'));
-    await tpm.start();
-  });
-  after(async () => {
-    await tpm?.stop();
-    rmSync(tpmDir, { recursive: true, force: true });
-  });
+  const tpms = useSwtpms(['a']);
 
   const tpmServer = (o: { agentTtl?: string } = {}): Promise<ServerFixture> =>
-    f.server({ ...o, nodeAttestors: { tpm: { ekCaBundles: [tpm.ekCaBundle] } } });
+    f.server({ ...o, nodeAttestors: { tpm: { ekCaBundles: [tpms.a.ekCaBundle] } } });
 
   for (const alg of ['rsa', 'ecc'] as const) {
     it(`attests with the ${alg === 'rsa' ? 'RSA-2048' : 'ECC P-384'} EK and serves an SVID to a workload`, async () => {
       const server = await tpmServer();
       const dir = f.tmp();
       const config = join(dir, 'agent.yaml');
-      writeFileSync(config, `nodeAttestor:\n  type: tpm\n  tcti: "${tpm.tcti}"\n  ekAlgorithm: ${alg}\n  pcrs: [0, 7, 16]\n`);
+      writeFileSync(config, `nodeAttestor:\n  type: tpm\n  tcti: "${tpms.a.tcti}"\n  ekAlgorithm: ${alg}\n  pcrs: [0, 7, 16]\n`);
       const agent = f.process([...agentArgs(server, dir), '--config', config]);
       const { agentId, socketPath } = await agent.ready();
-      assert.equal(agentId, expectedAgentId(tpm.ekCert(alg)));
+      assert.equal(agentId, expectedAgentId(tpms.a.ekCert(alg)));
       const attested = agent.logs().find((l) => l['msg'] === 'agent: node attestation succeeded');
       assert.ok(attested, agent.output());
       for (const step of ['tpm: read the EK certificate from NV', 'tpm: activated the credential', 'tpm: quoted the PCRs']) {
@@ -101,7 +67,7 @@ describe('tpm node attestation (swtpm)', function () {
   it('attests again after a restart, to the same agent ID, without a join token', async () => {
     const server = await tpmServer();
     const dir = f.tmp();
-    const args = [...agentArgs(server, dir), '--node-attestor', 'tpm', '--tpm-tcti', tpm.tcti];
+    const args = [...agentArgs(server, dir), '--node-attestor', 'tpm', '--tpm-tcti', tpms.a.tcti];
     const first = f.process(args);
     const { agentId } = await first.ready();
     const before = (await agentList(server))[0]!;
@@ -118,7 +84,7 @@ describe('tpm node attestation (swtpm)', function () {
 
   it('renews an expired agent SVID by attesting again', async () => {
     const server = await tpmServer({ agentTtl: '4s' });
-    const { agent, logger } = await f.agent(server, { flags: { joinToken: undefined, nodeAttestor: 'tpm', tpmTcti: tpm.tcti } });
+    const { agent, logger } = await f.agent(server, { flags: { joinToken: undefined, nodeAttestor: 'tpm', tpmTcti: tpms.a.tcti } });
     const agentId = agent.agentId!;
     const first = (await agentList(server))[0]!;
     // The server is away until the SVID has expired: renewal can only be a new attestation then.
