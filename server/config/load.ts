@@ -86,6 +86,7 @@ function tpmOf(layer: ConfigLayer, flags: ConfigFlags, abs: (p: string) => strin
   for (const [bank, byIndex] of Object.entries(t?.pcrPolicy ?? {}) as [keyof typeof DIGEST_BYTES, Record<string, string>][]) {
     const out: Record<number, string> = {};
     for (const [index, hex] of Object.entries(byIndex)) {
+      if (!/^(1?\d|2[0-3])$/.test(index)) problems.push(`nodeAttestors.tpm.pcrPolicy.${bank}.${index}: is not a PCR index; PCR indices are 0 to 23`);
       if (hex.length !== DIGEST_BYTES[bank] * 2) {
         problems.push(`nodeAttestors.tpm.pcrPolicy.${bank}.${index}: a ${bank} PCR value has ${DIGEST_BYTES[bank] * 2} hex digits, not ${hex.length}`);
       }

@@ -53,7 +53,8 @@ const tpmAttestor = z.strictObject({
   pcrPolicy: section(
     z.partialRecord(
       z.enum(['sha1', 'sha256', 'sha384', 'sha512']),
-      z.record(z.string().refine((k) => /^(1?\d|2[0-3])$/.test(k), 'PCR indices are 0 to 23'), hexDigest),
+      // Indices are checked in load.ts: zod reports a refused record key without its message.
+      z.record(z.string(), hexDigest),
     ),
   ),
 });
