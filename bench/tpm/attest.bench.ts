@@ -5,12 +5,9 @@
  * The baseline is a join-token attestation over the same server, so the ratio is what the TPM adds.
  * swtpm is provisioned into a temp dir and stopped at the end.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { JoinTokenAgentAttestor } from '../../attestors/node/join-token/agent.js';
 import type { AgentNodeAttestor } from '../../attestors/node/node-attestor.js';
@@ -21,37 +18,18 @@ import { AdminClient } from '../../server/cli/admin-client.js';
 import { resolveConfig } from '../../server/config/index.js';
 import { SigilServer } from '../../server/server.js';
 import { TrustDomain } from '../../spiffe/spiffeid/index.js';
+import { Swtpm } from '../../test/support/swtpm.js';
 import { reportLatency, summarize } from '../lib/latency.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const RUNS = 15;
 const TD = TrustDomain.fromString('example.org');
 
-async function freePortPair(): Promise<number> {
-  for (;;) {
-    const a = createServer();
-    await new Promise<void>((r) => a.listen(0, '127.0.0.1', r));
-    const port = (a.address() as { port: number }).port;
-    const b = createServer();
-    const ok = await new Promise<boolean>((r) => {
-      b.once('error', () => r(false));
-      b.listen(port + 1, '127.0.0.1', () => r(true));
-    });
-    await new Promise((r) => a.close(r));
-    if (ok) {
-      await new Promise((r) => b.close(r));
-      return port;
-    }
-  }
-}
-
 const dir = mkdtempSync(join(tmpdir(), 'sgtb-'));
-const tpmDir = join(dir, 'tpm');
-execFileSync(join(ROOT, 'swtpm', 'provision.sh'), [tpmDir]);
-const tpmPort = await freePortPair();
-execFileSync(join(ROOT, 'swtpm', 'start.sh'), [tpmDir, String(tpmPort)]);
+// The test suites' swtpm helper: the repository's swtpm/ scripts on free loopback ports.
+const swtpm = await Swtpm.provision(join(dir, 'tpm'));
+await swtpm.start();
 const config = resolveConfig({
-  flags: { trustDomain: TD.name, bind: '127.0.0.1:0', adminSocket: join(dir, 'admin.sock'), dataDir: join(dir, 'server'), logLevel: 'warn', tpmEkCa: [join(tpmDir, 'ek-ca.pem')] },
+  flags: { trustDomain: TD.name, bind: '127.0.0.1:0', adminSocket: join(dir, 'admin.sock'), dataDir: join(dir, 'server'), logLevel: 'warn', tpmEkCa: [swtpm.ekCaBundle] },
 });
 const server = new SigilServer({ config, pruneIntervalMs: 3_600_000 });
 try {
@@ -73,7 +51,7 @@ try {
   }
 
   const tpm = (ekAlgorithm: 'rsa' | 'ecc') => async () =>
-    new TpmAgentAttestor({ tcti: `swtpm:host=127.0.0.1,port=${tpmPort}`, ekAlgorithm, pcrBank: 'sha256', pcrs: [0, 7] });
+    new TpmAgentAttestor({ tcti: swtpm.tcti, ekAlgorithm, pcrBank: 'sha256', pcrs: [0, 7] });
   const joinToken = async (): Promise<AgentNodeAttestor> =>
     new JoinTokenAgentAttestor((await admin.call<{ value: string }>('TokenService', 'CreateJoinToken', { ttl: 600 })).value);
 
@@ -91,6 +69,6 @@ try {
   admin.close();
 } finally {
   await server.stop();
-  execFileSync(join(ROOT, 'swtpm', 'stop.sh'), [tpmDir]);
+  await swtpm.stop();
   rmSync(dir, { recursive: true, force: true });
 }

@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { alive } from './process.js';
 import { REPO_ROOT } from './shared.js';
 
 const run = promisify(execFile);
@@ -32,16 +33,6 @@ async function freePortPair(): Promise<number> {
       await new Promise((resolve) => b.close(resolve));
       return port;
     }
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    // ESRCH: it has exited, which is what stop() wants.
-    return false;
   }
 }
 

@@ -3,32 +3,10 @@
  * token); a re-run attests again to the same agent ID; `--stop` stops agent, server and swtpm.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { REPO_ROOT } from '../../support/shared.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { alive, pids, quickstart } from './harness.js';
 
-const SCRIPT = join(REPO_ROOT, 'scripts', 'quickstart.mjs');
 const ATTESTED = /attested with the TPM as (spiffe:\/\/quickstart\.sigil\.test\/sigil\/agent\/tpm\/[0-9a-f]{64}) in (\d+) ms/;
-
-function quickstart(dir: string, ...args: string[]): { status: number | null; out: string } {
-  const r = spawnSync(process.execPath, [SCRIPT, ...args], { encoding: 'utf8', env: { ...process.env, SIGIL_QUICKSTART_DIR: dir }, timeout: 120_000 });
-  return { status: r.status, out: `${r.stdout}${r.stderr}` };
-}
-
-function pids(dir: string): Record<string, number> {
-  const file = join(dir, 'pids.json');
-  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, number>) : {};
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('integration: npm run quickstart -- --tpm', function () {
   this.timeout(300_000);
