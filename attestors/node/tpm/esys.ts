@@ -21,6 +21,8 @@ export const ESYS_TR = {
 /** More than sizeof any TPM structure passed here (the largest, TPM2B_ATTEST, is about 2.3 KB). */
 const NATIVE_BYTES = 8192;
 
+const TPM_RC_HANDLE = 0x08b;
+
 /** The TPM answered TPM_RC_INITIALIZE to Startup: it was started already (swtpm's startup-clear). */
 const TPM_RC_INITIALIZE = 0x100;
 
@@ -191,7 +193,9 @@ export class EsysContext {
   async nvRead(index: number): Promise<Buffer | undefined> {
     const tr = [0];
     const rc = await this.#call('Esys_TR_FromTPMPublic', index, ESYS_TR.NONE, ESYS_TR.NONE, ESYS_TR.NONE, tr);
-    if (rc !== 0) return undefined;
+    // TPM_RC_HANDLE (format 1, any parameter/handle number): no such index. Anything else is a real failure.
+    if ((rc & 0xbf) === TPM_RC_HANDLE) return undefined;
+    check('Esys_TR_FromTPMPublic', rc);
     try {
       const pub: unknown[] = [null];
       await this.#run('Esys_NV_ReadPublic', tr[0], ESYS_TR.NONE, ESYS_TR.NONE, ESYS_TR.NONE, pub, null);
