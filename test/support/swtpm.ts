@@ -95,6 +95,16 @@ export class Swtpm {
     await run('tpm2_pcrreset', [String(index)], { env: this.#toolsEnv() });
   }
 
+  /** The transient objects and sessions loaded now (tpm2_getcap): swtpm has no resource manager to flush them. */
+  async loadedHandles(): Promise<string[]> {
+    const out: string[] = [];
+    for (const cap of ['handles-transient', 'handles-loaded-session']) {
+      const r = await run('tpm2_getcap', [cap], { env: this.#toolsEnv() });
+      out.push(...r.stdout.split('\n').filter((l) => l.trim().startsWith('-')).map((l) => `${cap} ${l.trim().slice(1).trim()}`));
+    }
+    return out;
+  }
+
   #toolsEnv(): NodeJS.ProcessEnv {
     return { ...process.env, TPM2TOOLS_TCTI: this.tcti, TSS2_LOG: 'all+none' };
   }

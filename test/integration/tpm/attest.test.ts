@@ -97,4 +97,8 @@ describe('tpm node attestation (swtpm)', function () {
     assert.notEqual(renewed.x509svid_serial_number, first.x509svid_serial_number);
     assert.equal(agent.agentId, agentId);
   });
+
+  it('leaves no transient object or session loaded in the TPM after all these attestations', async () => {
+    assert.deepEqual(await tpms.a.loadedHandles(), []);
+  });
 });

@@ -15,7 +15,7 @@ import {
 } from '../../../attestors/node/tpm/protocol.js';
 import { TpmSession } from '../../../attestors/node/tpm/tpm.js';
 import { newKeyAndCsr, TestAgentClient } from '../../support/agent-client.js';
-import { TD, useFixtures, type ServerFixture } from '../agent/harness.js';
+import { agentArgs, TD, useFixtures, type ServerFixture } from '../agent/harness.js';
 import { agentList, expectedAgentId, useSwtpms } from './harness.js';
 
 const SERVER_ID = `spiffe://${TD}/sigil/server`;
@@ -72,6 +72,16 @@ describe('tpm node attestation: refusals (swtpm)', function () {
     await nothingRegisteredThenGenuineAttests(server);
   });
 
+  it('a refused agent process exits 1 with the reason, and nothing is registered', async () => {
+    const server = await tpmServer();
+    const dir = f.tmp();
+    const agent = f.process([...agentArgs(server, dir), '--node-attestor', 'tpm', '--tpm-tcti', tpms.b.tcti]);
+    const exit = await agent.exited;
+    assert.equal(exit.code, 1, agent.output());
+    assert.match(agent.stderr, /node attestation \(tpm\) failed: .*nodeattestor\(tpm\): the EK certificate \(issuer CN=swtpm-localca\) is not signed by any configured manufacturer CA/);
+    await nothingRegisteredThenGenuineAttests(server);
+  });
+
   it('refuses an EK public key that is not the key of the EK certificate sent', async () => {
     const server = await tpmServer();
     const genuine = agentHalf('a');
@@ -101,6 +111,7 @@ describe('tpm node attestation: refusals (swtpm)', function () {
     };
     await refused(attestWith(server, forged, respond), /the credential was not activated: the AK is not in the TPM that holds this EK/);
     assert.match(String(tpmError), /Esys_ActivateCredential failed/, 'TPM b cannot activate a credential made for TPM a');
+    assert.deepEqual(await tpms.b.loadedHandles(), [], 'the failed activation flushed everything it loaded');
     await nothingRegisteredThenGenuineAttests(server);
   });
 
