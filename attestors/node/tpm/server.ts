@@ -54,7 +54,8 @@ export class TpmServerAttestor implements ServerNodeAttestor {
     const ek = this.#read(() => parsePublic(payload.ekPublic), 'the EK public area');
     const ak = this.#read(() => parsePublic(payload.akPublic), 'the AK public area');
     this.#checkEkShape(ek);
-    const ekKey = publicKeyOf(ek);
+    const ekKey = this.#read(() => publicKeyOf(ek), 'the EK public key');
+    this.#read(() => publicKeyOf(ak), 'the AK public key');
     const hash = ekHash(ekKey);
     const cert = payload.ekCert === undefined ? undefined : this.#read(() => new X509Certificate(payload.ekCert!), 'the EK certificate');
     this.#checkEndorsement(ekKey, hash, cert, host.now());
@@ -65,7 +66,7 @@ export class TpmServerAttestor implements ServerNodeAttestor {
     // Fresh for this attestation and never stored: a quote over any other nonce, including one
     // recorded from an earlier attestation, is refused below.
     const nonce = randomBytes(NONCE_BYTES);
-    const credential = makeCredential(ek, objectName(ak), secret);
+    const credential = this.#read(() => makeCredential(ek, objectName(ak), secret), 'the EK public key');
     const answer = await challenge(encodeChallenge({ ...credential, nonce, pcrs: selection }));
     const response = this.#read(() => decodeResponse(answer));
 

@@ -136,6 +136,9 @@ describe('attestors: tpm (server half, software TPM)', () => {
       server(tpm).attest(encodePayload({ ekPublic: Buffer.of(0, 1, 2), akPublic: tpm.akPublic(), pcrs: [] }), host, none),
       /the EK public area cannot be read/,
     );
+    const offCurve = tpm.akPublic();
+    offCurve[offCurve.length - 1]! ^= 1;
+    await assert.rejects(server(tpm).attest(payload(tpm, offCurve), host, none), { code: 'SIGIL_NODEATTESTOR_INVALID', message: /the AK public key cannot be read/ });
   });
 
   it('rebuilds the H-3 EK policy B from A and C as the TPM does', () => {
