@@ -12,10 +12,6 @@ import type { EkAlgorithm } from './public-area.js';
 import { TpmSession, type Prepared, type Progress } from './tpm.js';
 import type { PcrBank } from './wire.js';
 
-export const DEFAULT_TCTI = 'device:/dev/tpmrm0';
-export const DEFAULT_PCRS: readonly number[] = [0, 7];
-export const DEFAULT_PCR_BANK: PcrBank = 'sha256';
-export const DEFAULT_EK_ALGORITHM: EkAlgorithm = 'rsa';
 
 export interface TpmAgentOptions {
   /** A tctildr configuration string: `device:/dev/tpmrm0`, `swtpm:host=127.0.0.1,port=2321`. */
