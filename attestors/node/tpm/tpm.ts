@@ -32,6 +32,8 @@ export interface Answer {
 }
 
 export class TpmSession {
+  #queue: Promise<unknown> = Promise.resolve();
+
   constructor(
     private readonly tcti: string,
     private readonly ekAlgorithm: EkAlgorithm,
@@ -104,7 +106,18 @@ export class TpmSession {
     }
   }
 
-  async #with<T>(f: (tpm: EsysContext, track: (handle: number) => number) => Promise<T>): Promise<T> {
+  /**
+   * One step at a time per TPM: two overlapping attestations (a renewal and a refusal's
+   * re-attestation) would otherwise compete for swtpm's three object slots.
+   */
+  #with<T>(f: (tpm: EsysContext, track: (handle: number) => number) => Promise<T>): Promise<T> {
+    const run = this.#queue.then(() => this.#open(f));
+    // The caller gets the failure through `run`; the queue only has to go on after it.
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async #open<T>(f: (tpm: EsysContext, track: (handle: number) => number) => Promise<T>): Promise<T> {
     const tpm = await EsysContext.open(this.tcti);
     const handles: number[] = [];
     try {
