@@ -98,6 +98,14 @@ describe('tpm node attestation (swtpm)', function () {
     assert.equal(agent.agentId, agentId);
   });
 
+  it('attests a TPM on the EK hash allow-list without any manufacturer CA configured', async () => {
+    const agentId = expectedAgentId(tpms.a.ekCert('rsa'));
+    const server = await f.server({ nodeAttestors: { tpm: { ekHashAllowList: [agentId.split('/').pop()] } } });
+    const { agent } = await f.agent(server, { flags: { joinToken: undefined, nodeAttestor: 'tpm', tpmTcti: tpms.a.tcti } });
+    assert.equal(agent.agentId, agentId);
+    assert.deepEqual((await agentList(server)).map((a) => a.id), [agentId]);
+  });
+
   it('leaves no transient object or session loaded in the TPM after all these attestations', async () => {
     assert.deepEqual(await tpms.a.loadedHandles(), []);
   });
