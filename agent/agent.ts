@@ -173,7 +173,7 @@ export class SigilAgent {
       trustDomain: c.trustDomain,
       connection,
       bootstrap: c.bootstrap,
-      attestor: configuredNodeAttestor(c),
+      attestor: configuredNodeAttestor(c, log.child({ component: 'attestor' })),
       store: new AgentStateStore(c.dataDir, log),
       logger: log,
       startupRetryMs: t.startupRetryMs,

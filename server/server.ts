@@ -130,7 +130,7 @@ export class SigilServer {
       trustDomain: c.trustDomain,
       datastore,
       ca,
-      attestors: builtinServerNodeAttestors(),
+      attestors: builtinServerNodeAttestors(c.nodeAttestors),
       logger: log,
       serverDnsNames: c.serverDnsNames,
     });

@@ -7,7 +7,7 @@
  */
 import type { AgentNodeAttestor } from '../../attestors/node/node-attestor.js';
 import type { SpiffeBundle } from '../../spiffe/bundle/index.js';
-import { messageOf, Status } from '../../spiffe/errors.js';
+import { messageOf, SigilError, Status } from '../../spiffe/errors.js';
 import type { TrustDomain } from '../../spiffe/spiffeid/index.js';
 import { Backoff } from '../client/backoff.js';
 import type { ServerConnection } from '../client/connection.js';
@@ -68,7 +68,9 @@ export class AgentIdentity {
   async start(): Promise<AgentSvid> {
     await this.#o.store.prepare();
     const stored = await this.#reusable();
-    if (stored !== undefined) {
+    if (stored !== undefined && stored.svid.reattestable && this.#o.attestor !== undefined) {
+      await this.#attestAgainAtStart(stored, this.#o.attestor);
+    } else if (stored !== undefined) {
       this.#adoptBundle(stored.bundle, stored.bundleJson);
       this.#adoptSvid(stored.svid);
       this.#o.logger.info(
@@ -76,12 +78,37 @@ export class AgentIdentity {
         'agent: reusing the stored agent SVID; not attesting again',
       );
     } else {
+      const started = performance.now();
       const attested = await this.#attestAtStart();
+      const ms = Math.round(performance.now() - started);
       await this.#adopt(attested);
-      this.#o.logger.info({ agentId: attested.svid.id, expiresAt: iso(attested.svid.expiresAt) }, 'agent: node attestation succeeded');
+      this.#o.logger.info({ agentId: attested.svid.id, expiresAt: iso(attested.svid.expiresAt), ms }, 'agent: node attestation succeeded');
     }
     this.#schedule();
     return this.#svid!;
+  }
+
+  /**
+   * An agent whose attestor can attest again (tpm) does so at every start, trusting the server with
+   * the stored bundle: the node's state is checked anew (a reboot may have changed its PCRs) and the
+   * agent keeps its ID. Only when the server cannot be reached does it start on the stored SVID.
+   */
+  async #attestAgainAtStart(stored: { svid: AgentSvid; bundle: SpiffeBundle; bundleJson: string }, attestor: AgentNodeAttestor): Promise<void> {
+    try {
+      const started = performance.now();
+      const attested = await attest(this.#o.connection, { kind: 'bundle', authorities: stored.bundle.x509Authorities() }, attestor);
+      const ms = Math.round(performance.now() - started);
+      await this.#adopt(attested);
+      this.#o.logger.info({ agentId: attested.svid.id, expiresAt: iso(attested.svid.expiresAt), ms }, 'agent: attested again at start');
+    } catch (err) {
+      if (err instanceof AttestationError || !isTransient(err)) throw attestationFailed(attestor.type, err);
+      this.#adoptBundle(stored.bundle, stored.bundleJson);
+      this.#adoptSvid(stored.svid);
+      this.#o.logger.warn(
+        { agentId: stored.svid.id, err: messageOf(err), expiresAt: iso(stored.svid.expiresAt) },
+        'agent: cannot attest again at start (server unreachable); using the stored agent SVID until it can',
+      );
+    }
   }
 
   /** A bundle from WatchBundle: kept, persisted and trusted for new connections when it changed. */
@@ -294,7 +321,7 @@ function attestationFailed(type: string, err: unknown): AttestationError {
       ? type === 'join_token'
         ? ': the join token is unknown, already used or expired; create a new one with `sigil server token generate`'
         : ''
-      : code === undefined || isTransient(err)
+      : (code === undefined && !(err instanceof SigilError)) || isTransient(err)
         ? ': the server could not be reached'
         : '';
   return new AttestationError(AttestationErrorCode.failed, `node attestation (${type}) failed: ${messageOf(err)}${hint}`, { cause: err });

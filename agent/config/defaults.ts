@@ -12,3 +12,7 @@ export const DEFAULT_SOCKET_PATH = DEFAULT_AGENT_SOCKET_PATH;
 export const DEFAULT_DATA_DIR = '.sigil/agent';
 export const DEFAULT_LOG_LEVEL: LogLevel = 'info';
 export const DEFAULT_WORKLOAD_KEY_TYPE: WorkloadKeyType = 'ec-p256';
+/** The kernel's TPM resource manager: it flushes what a crashed agent left loaded. */
+export const DEFAULT_TPM_TCTI = 'device:/dev/tpmrm0';
+/** PCR 0 (firmware) and 7 (Secure Boot policy): the measured-boot pair that does not change with kernel updates. */
+export const DEFAULT_TPM_PCRS: readonly number[] = [0, 7];

@@ -3,7 +3,7 @@
  * builds its options from this table, so a key, its flag and its help stay together.
  */
 import { LOG_LEVELS } from '../logger.js';
-import { DEFAULT_DATA_DIR, DEFAULT_LOG_LEVEL, DEFAULT_SERVER_ADDRESS, DEFAULT_SOCKET_PATH } from './defaults.js';
+import { DEFAULT_DATA_DIR, DEFAULT_LOG_LEVEL, DEFAULT_SERVER_ADDRESS, DEFAULT_SOCKET_PATH, DEFAULT_TPM_TCTI } from './defaults.js';
 import { BUILTIN_WORKLOAD_ATTESTOR_TYPES } from '../../attestors/workload/builtins.js';
 import {
   DEFAULT_CA_FILE, DEFAULT_TOKEN_FILE, KUBELET_READ_ONLY_PORT, KUBELET_SECURE_PORT, NODE_NAME_ENV, type K8sAttestorConfig,
@@ -29,6 +29,10 @@ export interface ConfigFlags extends K8sFlags {
   logLevel?: string;
   /** Repeatable: exactly these attestors run (over the file's workloadAttestors keys). */
   workloadAttestor?: string[];
+  /** nodeAttestor.type */
+  nodeAttestor?: string;
+  /** nodeAttestor.tcti */
+  tpmTcti?: string;
 }
 
 export type FlagKey = keyof ConfigFlags;
@@ -82,10 +86,19 @@ export const CONFIG_FLAGS: readonly FlagSpec[] = [
     help: "k8s: do not verify the kubelet's serving certificate (self-signed kubelet certificates; logged as a warning)",
   },
   { key: 'nodeName', flag: '--node-name', arg: 'NAME', path: k8s('nodeName'), help: `k8s: this node's name, the kubelet's host (default: $${NODE_NAME_ENV})` },
+  {
+    key: 'nodeAttestor', flag: '--node-attestor', arg: 'TYPE', path: ['nodeAttestor', 'type'],
+    help: 'join_token or tpm (default: join_token when a join token is given)',
+  },
+  {
+    key: 'tpmTcti', flag: '--tpm-tcti', arg: 'TCTI', path: ['nodeAttestor', 'tcti'],
+    help: `the TPM for --node-attestor tpm, e.g. swtpm:host=127.0.0.1,port=2321 (default: ${DEFAULT_TPM_TCTI})`,
+  },
 ];
 
 export const FILE_ONLY_HINT =
-  'Only the config file sets workloadKeyType (ec-p256, ec-p384, rsa-2048), the unix attestor\'s settings and the k8s attestor\'s podListCacheMs, retryTimeoutMs and retryIntervalMs.';
+  'Only the config file sets workloadKeyType (ec-p256, ec-p384, rsa-2048), the unix attestor\'s settings, the k8s attestor\'s podListCacheMs, retryTimeoutMs and retryIntervalMs,\n' +
+  'and nodeAttestor.pcrs, nodeAttestor.pcrBank and nodeAttestor.ekAlgorithm (rsa, ecc).';
 
 /** Names a flag-layer key path by its flag: `--server-address`, `--kubelet-url`. */
 export function flagLabel(path: KeyPath): string {

@@ -9,12 +9,14 @@ import { parseAllDocuments } from 'yaml';
 import { BUILTIN_WORKLOAD_ATTESTOR_TYPES, isBuiltinWorkloadAttestorType } from '../../attestors/workload/builtins.js';
 import { k8sConfigProblems } from '../../attestors/workload/k8s/config.js';
 import { messageOf } from '../../spiffe/errors.js';
-import { DEFAULT_DATA_DIR, DEFAULT_LOG_LEVEL, DEFAULT_SERVER_ADDRESS, DEFAULT_SOCKET_PATH, DEFAULT_WORKLOAD_KEY_TYPE } from './defaults.js';
+import {
+  DEFAULT_DATA_DIR, DEFAULT_LOG_LEVEL, DEFAULT_SERVER_ADDRESS, DEFAULT_SOCKET_PATH, DEFAULT_TPM_PCRS, DEFAULT_TPM_TCTI, DEFAULT_WORKLOAD_KEY_TYPE,
+} from './defaults.js';
 import { AgentConfigError, AgentConfigErrorCode } from './errors.js';
 import { CONFIG_FLAGS, flagLabel, type ConfigFlags } from './flags.js';
 import { keyName, problemsOf, type KeyPath } from './issues.js';
 import { fileSchema, type ConfigLayer } from './schema.js';
-import type { AgentConfig, Bootstrap, WorkloadAttestorsConfig } from './types.js';
+import type { AgentConfig, Bootstrap, TpmNodeAttestorConfig, WorkloadAttestorsConfig } from './types.js';
 
 /** sun_path is 108 bytes on Linux, one of them the terminating NUL. */
 const MAX_SOCKET_PATH_BYTES = 107;
@@ -69,7 +71,7 @@ export function resolveConfig(sources: ConfigSources): AgentConfig {
   if (problems.length > 0) throw new AgentConfigError(AgentConfigErrorCode.invalid, problems);
 
   // Flags set top-level scalars and the k8s attestor's settings: a shallow merge plus that one.
-  const c: ConfigLayer = { ...file, ...flags, workloadAttestors: file.workloadAttestors };
+  const c: ConfigLayer = { ...file, ...flags, workloadAttestors: file.workloadAttestors, nodeAttestor: { ...file.nodeAttestor, ...flags.nodeAttestor } };
   const workloadAttestors = mergeAttestors(file, flags, sources.flags?.workloadAttestor, problems);
   const where = (key: keyof ConfigFlags, flag: string): string => (sources.flags?.[key] !== undefined ? flag : key);
   if (c.trustDomain === undefined) problems.push('trustDomain: is required: set it in the config file or with --trust-domain');
@@ -92,6 +94,7 @@ export function resolveConfig(sources: ConfigSources): AgentConfig {
   } else {
     problems.push('trustBundle: is required to trust the server: set trustBundle (--trust-bundle FILE) or insecureBootstrap (--insecure-bootstrap)');
   }
+  const tpm = tpmOf(c, where, problems);
   if (problems.length > 0 || c.trustDomain === undefined || bootstrap === undefined) {
     throw new AgentConfigError(AgentConfigErrorCode.invalid, problems);
   }
@@ -105,6 +108,31 @@ export function resolveConfig(sources: ConfigSources): AgentConfig {
     logLevel: c.logLevel ?? DEFAULT_LOG_LEVEL,
     workloadKeyType: c.workloadKeyType ?? DEFAULT_WORKLOAD_KEY_TYPE,
     workloadAttestors: resolveAttestorPaths(workloadAttestors, abs),
+    tpm,
+  };
+}
+
+function tpmOf(c: ConfigLayer, where: (key: keyof ConfigFlags, flag: string) => string, problems: string[]): TpmNodeAttestorConfig | undefined {
+  const n = c.nodeAttestor ?? {};
+  const type = n.type ?? (c.joinToken !== undefined ? 'join_token' : undefined);
+  if (type !== 'tpm') {
+    const stray = (['tcti', 'pcrs', 'pcrBank', 'ekAlgorithm'] as const).filter((k) => n[k] !== undefined);
+    if (stray.length > 0) {
+      problems.push(`nodeAttestor.${stray[0]}: only applies to nodeAttestor type tpm (set it with --node-attestor tpm or nodeAttestor.type)`);
+    }
+    if (type === 'join_token' && c.joinToken === undefined && n.type !== undefined) {
+      problems.push(`${where('nodeAttestor', '--node-attestor')}: join_token needs a join token (--join-token or joinToken)`);
+    }
+    return undefined;
+  }
+  if (c.joinToken !== undefined) {
+    problems.push(`${where('joinToken', '--join-token')}: cannot be combined with nodeAttestor type tpm: the TPM is the credential`);
+  }
+  return {
+    tcti: n.tcti ?? DEFAULT_TPM_TCTI,
+    pcrs: [...new Set(n.pcrs ?? DEFAULT_TPM_PCRS)].sort((a, b) => a - b),
+    pcrBank: n.pcrBank ?? 'sha256',
+    ekAlgorithm: n.ekAlgorithm ?? 'rsa',
   };
 }
 

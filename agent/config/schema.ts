@@ -38,6 +38,22 @@ const k8sAttestor = z.strictObject({
   retryIntervalMs: integer.optional(),
 });
 
+export const NODE_ATTESTOR_TYPES = ['join_token', 'tpm'] as const;
+export const PCR_BANKS = ['sha1', 'sha256', 'sha384', 'sha512'] as const;
+export const EK_ALGORITHMS = ['rsa', 'ecc'] as const;
+
+const pcrIndex = integer.refine((n) => n >= 0 && n <= 23, 'PCR indices are 0 to 23');
+
+/** nodeAttestor: which attestor proves the node; `tpm` takes the keys after `type`. */
+const nodeAttestor = z.strictObject({
+  type: oneOf(NODE_ATTESTOR_TYPES).optional(),
+  /** tctildr configuration: device:/dev/tpmrm0, swtpm:host=127.0.0.1,port=2321. */
+  tcti: z.string().refine((s) => s.trim() !== '', 'must not be empty').optional(),
+  pcrs: z.array(pcrIndex).optional(),
+  pcrBank: oneOf(PCR_BANKS).optional(),
+  ekAlgorithm: oneOf(EK_ALGORITHMS).optional(),
+});
+
 export const fileSchema = z.strictObject({
   trustDomain: trustDomain.optional(),
   serverAddress: hostPort.optional(),
@@ -49,6 +65,7 @@ export const fileSchema = z.strictObject({
   logLevel: oneOf(LOG_LEVELS).optional(),
   workloadKeyType: oneOf(WORKLOAD_KEY_TYPES).optional(),
   workloadAttestors: section(z.strictObject({ unix: attestor(unixAttestor), k8s: attestor(k8sAttestor) })),
+  nodeAttestor: section(nodeAttestor),
 });
 
 /** One layer of config (the file, or the flags), parsed but not yet merged or defaulted. */

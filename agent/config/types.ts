@@ -34,4 +34,13 @@ export interface AgentConfig {
   logLevel: LogLevel;
   workloadKeyType: WorkloadKeyType;
   workloadAttestors: WorkloadAttestorsConfig;
+  /** Set when nodeAttestor.type is tpm. */
+  tpm: TpmNodeAttestorConfig | undefined;
+}
+
+export interface TpmNodeAttestorConfig {
+  tcti: string;
+  pcrs: number[];
+  pcrBank: 'sha1' | 'sha256' | 'sha384' | 'sha512';
+  ekAlgorithm: 'rsa' | 'ecc';
 }

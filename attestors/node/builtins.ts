@@ -7,8 +7,9 @@
  */
 
 export const JOIN_TOKEN = 'join_token';
+export const TPM = 'tpm';
 
-export const BUILTIN_NODE_ATTESTOR_TYPES = [JOIN_TOKEN] as const;
+export const BUILTIN_NODE_ATTESTOR_TYPES = [JOIN_TOKEN, TPM] as const;
 
 export type BuiltinNodeAttestorType = (typeof BUILTIN_NODE_ATTESTOR_TYPES)[number];
 

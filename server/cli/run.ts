@@ -7,7 +7,7 @@
 import { Command, CommanderError } from 'commander';
 import { messageOf } from '../../spiffe/errors.js';
 import {
-  CONFIG_FLAGS, ConfigError, FILE_ONLY_HINT, formatHostPort, loadConfig, type ConfigFlags, type ServerConfig,
+  CONFIG_FLAGS, ConfigError, FILE_ONLY_HINT, formatHostPort, loadConfig, TPM_EK_CA_FLAG, type ConfigFlags, type ServerConfig,
 } from '../config/index.js';
 import { createLogger } from '../logger.js';
 import { SigilServer, type ServerEndpoints } from '../server.js';
@@ -24,6 +24,7 @@ export function runCommand(): Command {
     .description('run the server: CA, agent API and admin API')
     .option('--config <FILE>', 'YAML config file (camelCase keys); flags override it');
   for (const f of CONFIG_FLAGS) cmd.option(`${f.flag} <${f.arg}>`, f.help);
+  cmd.option(`${TPM_EK_CA_FLAG.flag} <${TPM_EK_CA_FLAG.arg}>`, TPM_EK_CA_FLAG.help, (v: string, all: string[] = []) => [...all, v]);
   return cmd
     .addHelpText('after', `\n${FILE_ONLY_HINT}\nOn SIGINT or SIGTERM the server stops gracefully and exits 0.`)
     .action(async (opts: RunOptions) => run(opts));

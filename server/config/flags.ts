@@ -15,9 +15,18 @@ export interface ConfigFlags {
   dataDir?: string;
   datastore?: string;
   logLevel?: string;
+  /** --tpm-ek-ca, repeatable: replaces nodeAttestors.tpm.ekCaBundles. */
+  tpmEkCa?: string[];
 }
 
-export type FlagKey = keyof ConfigFlags;
+export type FlagKey = Exclude<keyof ConfigFlags, 'tpmEkCa'>;
+
+/** The repeatable flags, which set a list inside a section rather than a top-level scalar. */
+export const TPM_EK_CA_FLAG = {
+  flag: '--tpm-ek-ca',
+  arg: 'FILE',
+  help: 'PEM bundle of TPM manufacturer CAs trusted for EK certificates; repeat for several (turns on the tpm node attestor)',
+} as const;
 
 export interface FlagSpec {
   key: FlagKey;
@@ -41,7 +50,8 @@ export const CONFIG_FLAGS: readonly FlagSpec[] = [
 /** Mentioned in help so operators know the file holds more than the flags. */
 export const FILE_ONLY_HINT =
   `Only the config file sets ca.keyType (${KEY_TYPES.join(', ')}), ca.ttl, ca.subject,\n` +
-  'ca.keyManager, ca.upstream, svid.x509Ttl, svid.jwtTtl, svid.agentTtl, jwt.keyType and serverDnsNames.';
+  'ca.keyManager, ca.upstream, svid.x509Ttl, svid.jwtTtl, svid.agentTtl, jwt.keyType, serverDnsNames,\n' +
+  'nodeAttestors.tpm.ekHashAllowList and nodeAttestors.tpm.pcrPolicy.';
 
 /** Names a flag-layer key path by its flag: `--bind`. */
 export function flagLabel(path: KeyPath): string {

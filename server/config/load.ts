@@ -16,7 +16,7 @@ import { ConfigError, ConfigErrorCode } from './errors.js';
 import { flagLabel, type ConfigFlags } from './flags.js';
 import { keyName, problemsOf, type KeyPath } from './issues.js';
 import { fileSchema, type ConfigLayer } from './schema.js';
-import type { ServerConfig } from './types.js';
+import type { ServerConfig, TpmAttestorConfig } from './types.js';
 
 /** sun_path is 108 bytes on Linux, one of them the terminating NUL. */
 const MAX_SOCKET_PATH_BYTES = 107;
@@ -69,7 +69,38 @@ function fileLabel(path: KeyPath): string {
 }
 
 function flagLayerInput(flags: ConfigFlags): Record<string, string> {
-  return Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined)) as Record<string, string>;
+  const { tpmEkCa: _lists, ...scalars } = flags;
+  return Object.fromEntries(Object.entries(scalars).filter(([, v]) => v !== undefined)) as Record<string, string>;
+}
+
+const DIGEST_BYTES = { sha1: 20, sha256: 32, sha384: 48, sha512: 64 } as const;
+
+/** nodeAttestors.tpm after --tpm-ek-ca (which replaces ekCaBundles); undefined when nothing turns it on. */
+function tpmOf(layer: ConfigLayer, flags: ConfigFlags, abs: (p: string) => string, problems: string[]): TpmAttestorConfig | undefined {
+  const t = layer.nodeAttestors?.tpm;
+  const given = flags.tpmEkCa?.filter((p) => p.trim() !== '');
+  if (flags.tpmEkCa !== undefined && given?.length !== flags.tpmEkCa.length) problems.push('--tpm-ek-ca: must not be empty');
+  const ekCaBundles = (given !== undefined && given.length > 0 ? given : (t?.ekCaBundles ?? [])).map(abs);
+  const ekHashAllowList = (t?.ekHashAllowList ?? []).map((h) => h.toLowerCase());
+  const pcrPolicy: TpmAttestorConfig['pcrPolicy'] = {};
+  for (const [bank, byIndex] of Object.entries(t?.pcrPolicy ?? {}) as [keyof typeof DIGEST_BYTES, Record<string, string>][]) {
+    const out: Record<number, string> = {};
+    for (const [index, hex] of Object.entries(byIndex)) {
+      if (!/^(1?\d|2[0-3])$/.test(index)) problems.push(`nodeAttestors.tpm.pcrPolicy.${bank}.${index}: is not a PCR index; PCR indices are 0 to 23`);
+      if (hex.length !== DIGEST_BYTES[bank] * 2) {
+        problems.push(`nodeAttestors.tpm.pcrPolicy.${bank}.${index}: a ${bank} PCR value has ${DIGEST_BYTES[bank] * 2} hex digits, not ${hex.length}`);
+      }
+      out[Number(index)] = hex.toLowerCase();
+    }
+    pcrPolicy[bank] = out;
+  }
+  if (ekCaBundles.length === 0 && ekHashAllowList.length === 0) {
+    if (t !== undefined) {
+      problems.push('nodeAttestors.tpm: needs ekCaBundles (or --tpm-ek-ca) or ekHashAllowList: with neither, no TPM could ever attest');
+    }
+    return undefined;
+  }
+  return { ekCaBundles, ekHashAllowList, pcrPolicy };
 }
 
 export function resolveConfig(sources: ConfigSources): ServerConfig {
@@ -94,6 +125,9 @@ export function resolveConfig(sources: ConfigSources): ServerConfig {
       `${where}: ${adminSocket} is ${Buffer.byteLength(adminSocket)} bytes; a Unix socket path is at most ${MAX_SOCKET_PATH_BYTES}`,
     ]);
   }
+  const tpmProblems: string[] = [];
+  const tpm = tpmOf(c, sources.flags ?? {}, abs, tpmProblems);
+  if (tpmProblems.length > 0) throw new ConfigError(ConfigErrorCode.invalid, tpmProblems);
   const keyType = c.ca?.keyType ?? c.ca?.keyManager?.keyType ?? DEFAULT_KEY_TYPE;
   const x509TtlSeconds = c.svid?.x509Ttl ?? DEFAULT_X509_SVID_TTL_SECONDS;
   const upstream = c.ca?.upstream;
@@ -118,6 +152,7 @@ export function resolveConfig(sources: ConfigSources): ServerConfig {
     },
     jwt: { keyType: c.jwt?.keyType ?? keyType },
     serverDnsNames: [...(c.serverDnsNames ?? [])],
+    nodeAttestors: { tpm },
   };
 }
 

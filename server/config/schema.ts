@@ -85,6 +85,22 @@ const ca = z
     }
   });
 
+const hexDigest = z.string().refine((s) => /^([0-9a-fA-F]{2}){20,64}$/.test(s), 'must be a hex digest (40 to 128 hex digits)');
+
+/** nodeAttestors.tpm: EK trust (manufacturer CA bundles and/or an EK hash allow-list) and the PCR policy. */
+const tpmAttestor = z.strictObject({
+  ekCaBundles: z.array(path).optional(),
+  ekHashAllowList: z.array(z.string().refine((s) => /^[0-9a-fA-F]{64}$/.test(s), 'must be a SHA-256 hex digest (64 hex digits)')).optional(),
+  /** Expected PCR values: bank → PCR index (0-23) → hex digest. */
+  pcrPolicy: section(
+    z.partialRecord(
+      z.enum(['sha1', 'sha256', 'sha384', 'sha512']),
+      // Indices are checked in load.ts: zod reports a refused record key without its message.
+      z.record(z.string(), hexDigest),
+    ),
+  ),
+});
+
 export const fileSchema = z.strictObject({
   trustDomain: trustDomain.optional(),
   bind: hostPort.optional(),
@@ -102,6 +118,7 @@ export const fileSchema = z.strictObject({
   ),
   jwt: section(z.strictObject({ keyType: oneOf(KEY_TYPES).optional() })),
   serverDnsNames: z.array(dnsName).optional(),
+  nodeAttestors: section(z.strictObject({ tpm: section(tpmAttestor) })),
 });
 
 /** One layer of config (the file, or the flags), parsed but not yet merged or defaulted. */

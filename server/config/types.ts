@@ -37,4 +37,19 @@ export interface ServerConfig {
   jwt: { keyType: KeyType };
   /** DNS names agents dial the server by, put in the agent API's TLS certificate. */
   serverDnsNames: string[];
+  nodeAttestors: NodeAttestorsConfig;
+}
+
+export interface NodeAttestorsConfig {
+  /** Undefined when neither EK CA bundles nor an EK hash allow-list are set: the tpm attestor is off. */
+  tpm: TpmAttestorConfig | undefined;
+}
+
+export interface TpmAttestorConfig {
+  /** Absolute paths of PEM bundles. */
+  ekCaBundles: string[];
+  /** Lower-case SHA-256 hex of EK SubjectPublicKeyInfo DER. */
+  ekHashAllowList: string[];
+  /** bank → PCR index → lower-case hex. */
+  pcrPolicy: Partial<Record<'sha1' | 'sha256' | 'sha384' | 'sha512', Record<number, string>>>;
 }

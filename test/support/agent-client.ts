@@ -131,14 +131,25 @@ export class TestAgentClient {
   }
 
   /** Runs an attestation; `respond` answers challenges. */
-  async attest(params: { type: string; payload: Uint8Array; csr: Buffer }, respond?: (c: Buffer) => Buffer): Promise<AttestResult> {
+  async attest(params: { type: string; payload: Uint8Array; csr: Buffer }, respond?: (c: Buffer) => Buffer | Promise<Uint8Array>): Promise<AttestResult> {
     const call = this.attestStream();
     call.write({ params: { attestor_type: params.type, payload: Buffer.from(params.payload), csr: params.csr } });
     return new Promise((resolve, reject) => {
       let result: AttestResult | undefined;
       call.on('data', (m: { challenge?: Buffer; result?: AttestResult }) => {
         if (m.result) result = m.result;
-        else if (m.challenge && respond) call.write({ challenge_response: respond(m.challenge) });
+        else if (m.challenge && respond) {
+          const challenge = m.challenge;
+          Promise.resolve()
+            .then(() => respond(challenge))
+            .then(
+              (answer) => call.write({ challenge_response: Buffer.from(answer) }),
+              (err: unknown) => {
+                call.cancel();
+                reject(err instanceof Error ? err : new Error(String(err)));
+              },
+            );
+        }
       });
       call.on('error', reject);
       call.on('end', () => (result ? resolve(result) : reject(new Error('Attest ended without a result'))));

@@ -74,6 +74,8 @@ export interface ServerOptions {
   /** svid.agentTtl, e.g. "6s". */
   agentTtl?: string;
   x509Ttl?: string;
+  /** The config file's nodeAttestors section (e.g. tpm's ekCaBundles and pcrPolicy). */
+  nodeAttestors?: Record<string, unknown>;
 }
 
 export class ServerFixture {
@@ -98,7 +100,7 @@ export class ServerFixture {
     if (o.agentTtl !== undefined) svid['agentTtl'] = o.agentTtl;
     if (o.x509Ttl !== undefined) svid['x509Ttl'] = o.x509Ttl;
     const config = resolveServerConfig({
-      file: Object.keys(svid).length > 0 ? { svid } : {},
+      file: { ...(Object.keys(svid).length > 0 ? { svid } : {}), ...(o.nodeAttestors === undefined ? {} : { nodeAttestors: o.nodeAttestors }) },
       flags: { trustDomain: TD, bind: '127.0.0.1:0', adminSocket: join(dir, 'admin.sock'), dataDir: join(dir, 'server') },
     });
     const f = new ServerFixture(dir, config);

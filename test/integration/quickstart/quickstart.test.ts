@@ -4,36 +4,11 @@
  * there; `--stop` stops both. Run in a temp dir (SIGIL_QUICKSTART_DIR) so a user's run is untouched.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { join } from 'node:path';
-import { REPO_ROOT } from '../../support/shared.js';
+import { alive, pids as pidsByName, quickstart } from './harness.js';
 
-const SCRIPT = join(REPO_ROOT, 'scripts', 'quickstart.mjs');
-
-function quickstart(dir: string, ...args: string[]): { status: number | null; out: string } {
-  const r = spawnSync(process.execPath, [SCRIPT, ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, SIGIL_QUICKSTART_DIR: dir },
-    timeout: 120_000,
-  });
-  return { status: r.status, out: `${r.stdout}${r.stderr}` };
-}
-
-function pids(dir: string): number[] {
-  const file = join(dir, 'pids.json');
-  return existsSync(file) ? Object.values(JSON.parse(readFileSync(file, 'utf8')) as Record<string, number>) : [];
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const pids = (dir: string): number[] => Object.values(pidsByName(dir));
 
 describe('integration: npm run quickstart', function () {
   this.timeout(300_000);

@@ -105,9 +105,10 @@ describe('attestors: join_token', () => {
   });
 
   it('is listed among the built-ins, and the server builds its half by name', () => {
-    assert.deepEqual(BUILTIN_NODE_ATTESTOR_TYPES, [JOIN_TOKEN]);
+    assert.deepEqual(BUILTIN_NODE_ATTESTOR_TYPES, [JOIN_TOKEN, 'tpm']);
     assert.ok(isBuiltinNodeAttestorType('join_token'));
-    assert.ok(!isBuiltinNodeAttestorType('tpm'));
+    assert.ok(!isBuiltinNodeAttestorType('k8s_psat'));
+    // tpm is built only when configured; join_token always.
     assert.deepEqual(builtinServerNodeAttestors().map((a) => a.type), ['join_token']);
   });
 });

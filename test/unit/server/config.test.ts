@@ -33,6 +33,7 @@ describe('server config: defaults', () => {
       svid: { x509TtlSeconds: 3600, jwtTtlSeconds: 300, agentTtlSeconds: 3600 },
       jwt: { keyType: 'ec-p256' },
       serverDnsNames: [],
+      nodeAttestors: { tpm: undefined },
     });
   });
 
@@ -116,6 +117,7 @@ describe('server config: the YAML file', () => {
       svid: { x509TtlSeconds: 7200, jwtTtlSeconds: 600, agentTtlSeconds: 5400 },
       jwt: { keyType: 'ec-p256' },
       serverDnsNames: ['sigil-server.example.org', 'sigil-server'],
+      nodeAttestors: { tpm: undefined },
     });
   });
 

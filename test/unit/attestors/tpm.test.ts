@@ -1,0 +1,148 @@
+/**
+ * The tpm attestor's server half without a TPM: a software TPM (test/support/soft-tpm.ts) on the
+ * EK hash allow-list answers the credential and quotes; every check refuses what it must with a
+ * message naming the problem. swtpm-backed suites are under test/integration/tpm/.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import type { NodeAttestorHost } from '../../../attestors/node/node-attestor.js';
+import { decodeChallenge, encodePayload, encodeResponse, type TpmChallenge } from '../../../attestors/node/tpm/protocol.js';
+import { TpmServerAttestor, withPolicy, type PcrPolicy } from '../../../attestors/node/tpm/server.js';
+import { POLICY_B_SHA384 } from '../../../attestors/node/tpm/public-area.js';
+import { TrustDomain } from '../../../spiffe/spiffeid/index.js';
+import { SoftTpm } from '../../support/soft-tpm.js';
+
+const host: NodeAttestorHost = {
+  trustDomain: TrustDomain.fromString('example.org'),
+  now: () => new Date(),
+  consumeJoinToken: async () => undefined,
+};
+
+const ekHashOf = (tpm: SoftTpm): string => createHash('sha256').update(tpm.ek.publicKey.export({ type: 'spki', format: 'der' })).digest('hex');
+
+function server(tpm: SoftTpm, pcrPolicy: PcrPolicy = {}, allow = true): TpmServerAttestor {
+  return new TpmServerAttestor({ ekCas: [], ekHashAllowList: allow ? [ekHashOf(tpm).toUpperCase()] : [], pcrPolicy });
+}
+
+function payload(tpm: SoftTpm, akPublic = tpm.akPublic()): Uint8Array {
+  return encodePayload({ ekPublic: tpm.ekPublic, akPublic, pcrs: [{ bank: 'sha256', pcrs: [7, 0] }] });
+}
+
+/** An honest answer, bent by `bend` first. */
+function answer(tpm: SoftTpm, bend: (c: TpmChallenge) => TpmChallenge = (c) => c): (c: Uint8Array) => Promise<Uint8Array> {
+  return async (bytes) => {
+    const c = bend(decodeChallenge(bytes));
+    const secret = tpm.activate(c.credentialBlob, c.encryptedSecret);
+    return encodeResponse({ secret, ...tpm.quote(c.nonce, c.pcrs), pcrValues: tpm.pcrValues(c.pcrs) });
+  };
+}
+
+describe('attestors: tpm (server half, software TPM)', () => {
+  it('attests an allow-listed EK without a certificate: agent path from the EK hash, PCR selectors', async () => {
+    const tpm = new SoftTpm();
+    tpm.pcrs[7] = Buffer.alloc(32, 7);
+    const r = await server(tpm).attest(payload(tpm), host, answer(tpm));
+    const hash = ekHashOf(tpm);
+    assert.equal(r.agentPath, `tpm/${hash}`);
+    assert.equal(r.canReattest, true);
+    assert.deepEqual(r.selectors.map((s) => `${s.type}:${s.value}`), [
+      `tpm:ek-hash:${hash}`,
+      `tpm:pcr:sha256:0:${'00'.repeat(32)}`,
+      `tpm:pcr:sha256:7:${'07'.repeat(32)}`,
+    ]);
+  });
+
+  it('refuses an EK with neither a certificate nor a place on the allow-list, before any challenge', async () => {
+    const tpm = new SoftTpm();
+    let challenged = false;
+    await assert.rejects(
+      server(tpm, {}, false).attest(payload(tpm), host, async () => {
+        challenged = true;
+        return new Uint8Array();
+      }),
+      { code: 'SIGIL_NODEATTESTOR_DENIED', message: /the TPM sent no EK certificate and its EK hash [0-9a-f]{64} is not on the allow-list/ },
+    );
+    assert.equal(challenged, false);
+  });
+
+  it('refuses a credential that was not activated', async () => {
+    const tpm = new SoftTpm();
+    const wrong = async (bytes: Uint8Array): Promise<Uint8Array> => {
+      const good = await answer(tpm)(bytes);
+      const r = JSON.parse(Buffer.from(good).toString()) as Record<string, unknown>;
+      r['secret'] = Buffer.alloc(32, 1).toString('base64');
+      return Buffer.from(JSON.stringify(r));
+    };
+    await assert.rejects(server(tpm).attest(payload(tpm), host, wrong), /the credential was not activated/);
+  });
+
+  it('binds the credential to the AK name: another name cannot activate it', async () => {
+    const tpm = new SoftTpm();
+    const other = new SoftTpm();
+    await assert.rejects(
+      server(tpm).attest(payload(tpm), host, async (bytes) => {
+        const c = decodeChallenge(bytes);
+        return encodeResponse({ secret: tpm.activate(c.credentialBlob, c.encryptedSecret, other.akName), quoted: Buffer.alloc(0), signature: Buffer.alloc(0), pcrValues: {} });
+      }),
+      /TPM_RC_INTEGRITY/,
+    );
+  });
+
+  it('refuses a quote over another nonce, a quote signed by another key, and changed PCR values', async () => {
+    const tpm = new SoftTpm();
+    await assert.rejects(
+      server(tpm).attest(payload(tpm), host, answer(tpm, (c) => ({ ...c, nonce: Buffer.alloc(32) }))),
+      /the quote is not over this attestation's nonce/,
+    );
+    const forger = new SoftTpm();
+    await assert.rejects(
+      server(tpm).attest(payload(tpm), host, async (bytes) => {
+        const c = decodeChallenge(bytes);
+        return encodeResponse({ secret: tpm.activate(c.credentialBlob, c.encryptedSecret), ...tpm.quote(c.nonce, c.pcrs, forger.ak.privateKey), pcrValues: tpm.pcrValues(c.pcrs) });
+      }),
+      /the quote signature does not verify with the activated AK/,
+    );
+    await assert.rejects(
+      server(tpm).attest(payload(tpm), host, async (bytes) => {
+        const good = JSON.parse(Buffer.from(await answer(tpm)(bytes)).toString()) as { pcrValues: Record<string, Record<string, string>> };
+        good.pcrValues['sha256']!['0'] = '11'.repeat(32);
+        return Buffer.from(JSON.stringify(good));
+      }),
+      /the PCR values sent do not match the digest the TPM quoted/,
+    );
+  });
+
+  it('quotes the PCRs of the policy too, and refuses values that differ from it', async () => {
+    const tpm = new SoftTpm();
+    const policy: PcrPolicy = { sha256: { 16: '00'.repeat(32) } };
+    assert.deepEqual(withPolicy([{ bank: 'sha256', pcrs: [0, 7] }], policy), [{ bank: 'sha256', pcrs: [0, 7, 16] }]);
+    const ok = await server(tpm, policy).attest(payload(tpm), host, answer(tpm));
+    assert.ok(ok.selectors.some((s) => s.value === `pcr:sha256:16:${'00'.repeat(32)}`));
+    tpm.pcrs[16] = Buffer.alloc(32, 0xab);
+    await assert.rejects(server(tpm, policy).attest(payload(tpm), host, answer(tpm)), {
+      code: 'SIGIL_NODEATTESTOR_DENIED',
+      message: `nodeattestor(tpm): PCR sha256:16 is ${'ab'.repeat(32)}; the PCR policy expects ${'00'.repeat(32)} (the measured boot differs)`,
+    });
+  });
+
+  it('refuses malformed evidence as invalid: not JSON, unknown version, an AK that is not restricted', async () => {
+    const tpm = new SoftTpm();
+    const none = async (): Promise<Uint8Array> => new Uint8Array();
+    await assert.rejects(server(tpm).attest(Buffer.from('nope'), host, none), { code: 'SIGIL_NODEATTESTOR_INVALID', message: /the payload is not JSON/ });
+    await assert.rejects(server(tpm).attest(Buffer.from('{"v":2}'), host, none), /the payload is version 2; this side speaks 1/);
+    const RESTRICTED = 0x00010000;
+    await assert.rejects(server(tpm).attest(payload(tpm, tpm.akPublic(RESTRICTED)), host, none), /the AK is not a restricted signing key/);
+    await assert.rejects(
+      server(tpm).attest(encodePayload({ ekPublic: Buffer.of(0, 1, 2), akPublic: tpm.akPublic(), pcrs: [] }), host, none),
+      /the EK public area cannot be read/,
+    );
+    const offCurve = tpm.akPublic();
+    offCurve[offCurve.length - 1]! ^= 1;
+    await assert.rejects(server(tpm).attest(payload(tpm, offCurve), host, none), { code: 'SIGIL_NODEATTESTOR_INVALID', message: /the AK public key cannot be read/ });
+  });
+
+  it('rebuilds the H-3 EK policy B from A and C as the TPM does', () => {
+    assert.equal(POLICY_B_SHA384.toString('hex').slice(0, 8), 'b26e7d28');
+    assert.equal(POLICY_B_SHA384.toString('hex').slice(-8), 'f3f80e12');
+  });
+});
