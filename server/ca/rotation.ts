@@ -7,20 +7,22 @@
  *
  * Every step writes the journal before the state in memory changes, so a restart resumes where
  * the step left off (startup.ts): a prepared authority is found again, an old one is still pruned.
- * Pruning removes only what this server's own journal put into the bundle, never another server's
- * authority, and never an upstream root another of its own authorities still chains to.
+ * Pruning removes what this server's own journal put into the bundle, never an upstream root
+ * another of its own authorities still chains to; another server's authorities only once they
+ * expired over an hour ago (#pruneOthers), which a live server has done itself by then.
  *
  * Steps run one at a time (the timer's and an operator's alike). Time comes from CaConfig.now, so
  * unit tests drive tick() with a fake clock; start() adds a real timer that wakes up when the next
  * step is due.
  */
+import type { SpiffeBundle } from '../../spiffe/bundle/index.js';
 import { messageOf } from '../../spiffe/errors.js';
 import type { BundlePublisher } from './bundle-publisher.js';
 import type { CaConfig } from './config.js';
 import { CaError, CaErrorCode } from './errors.js';
-import { encodeJournal, promotePrepared, withPrepared, type Journal } from './journal.js';
+import { encodeJournal, parseJournal, promotePrepared, withPrepared, type Journal } from './journal.js';
 import { JWT_KIND, X509_KIND, type Authority, type AuthorityKind, type AuthorityRecord, type KindName, type Slots } from './kinds.js';
-import { activateAt, prepareAt, pruneAt, pruneMarginMs } from './schedule.js';
+import { activateAt, MAX_PRUNE_MARGIN_MS, prepareAt, pruneAt, pruneMarginMs } from './schedule.js';
 import { otherSlot, publishedAuthorities, type CaState } from './startup.js';
 
 /** The timer sleeps at most this long, so a clock that jumps is noticed. */
@@ -29,6 +31,8 @@ const MAX_SLEEP_MS = 10_000;
 const MIN_SLEEP_MS = 50;
 /** After a failed step, try again this soon. */
 const RETRY_MS = 5_000;
+/** Other servers' journals are read for expired authorities at most this often. */
+const OTHERS_INTERVAL_MS = 60_000;
 
 // Both kinds share the state's shape; the cast only widens the element types.
 const KINDS = [X509_KIND, JWT_KIND] as unknown as readonly AuthorityKind<Authority, AuthorityRecord>[];
@@ -50,6 +54,7 @@ export class Rotator {
   #stopped = false;
   /** A prepared authority is in the journal but publishing it failed: the next step retries. */
   #unpublished = false;
+  #othersCheckedAt = -Infinity;
 
   constructor(c: CaConfig, publisher: BundlePublisher, state: CaState) {
     this.#c = c;
@@ -77,6 +82,7 @@ export class Rotator {
         if (slots.prepared !== undefined && now >= activateAt(slots.active)) await this.#activate(kind);
       }
       await this.#prune(now);
+      await this.#pruneOthers(now);
     });
   }
 
@@ -224,6 +230,49 @@ export class Rotator {
           [d.kind.idField]: d.kind.idOf(r), notAfter: new Date(r.notAfter * 1000).toISOString(),
         });
       }
+    }
+  }
+
+  /**
+   * Takes out of the bundle what other servers' journals list and what expired over an hour ago
+   * (the widest margin a server keeps). A live server has pruned it itself by then; one gone for
+   * good never will, and its JWT keys, which carry no expiry in the bundle, would be trusted for
+   * ever (with a server restarted on a fresh data directory, one more each time). Nothing they
+   * signed is valid any more: SVIDs and JWT-SVIDs are capped at their signer's notAfter. Their
+   * journals are left alone: a server that comes back finds its authority gone from the bundle
+   * and makes a new one (startup.ts).
+   */
+  async #pruneOthers(now: Date): Promise<void> {
+    if (now.getTime() - this.#othersCheckedAt < OTHERS_INTERVAL_MS) return;
+    this.#othersCheckedAt = now.getTime();
+    const expiredBy = new Date(now.getTime() - MAX_PRUNE_MARGIN_MS);
+    const due: { kind: AuthorityKind<Authority, AuthorityRecord>; record: AuthorityRecord; server: string }[] = [];
+    for (const stored of await this.#c.journals.list()) {
+      if (stored.serverInstanceId === this.#c.serverInstanceId) continue;
+      let journal: Journal;
+      try {
+        journal = parseJournal(stored.serverInstanceId, stored.data);
+      } catch (err) {
+        this.#c.logger.warn(`not pruning another server's authorities: ${messageOf(err)}`, { serverInstanceId: stored.serverInstanceId });
+        continue;
+      }
+      for (const kind of KINDS) {
+        for (const record of kind.records(journal)) {
+          if (record.notAfter * 1000 <= expiredBy.getTime()) due.push({ kind, record, server: stored.serverInstanceId });
+        }
+      }
+    }
+    if (due.length === 0) return;
+    const removed = (bundle: SpiffeBundle): typeof due =>
+      due.filter((d) => d.kind.unpublish(bundle, d.record, d.kind.records(this.#state.journal).filter((r) => r.status !== 'old'), expiredBy));
+    // Most passes find them gone already: look before taking the bundle's lock.
+    const found = removed(await this.#publisher.fetch());
+    if (found.length === 0) return;
+    await this.#publisher.apply((bundle) => removed(bundle).length > 0);
+    for (const d of found) {
+      this.#c.logger.info(`removed the expired ${d.kind.label} ${d.kind.idOf(d.record)} of server instance ${d.server} from the bundle`, {
+        [d.kind.idField]: d.kind.idOf(d.record), serverInstanceId: d.server, notAfter: new Date(d.record.notAfter * 1000).toISOString(),
+      });
     }
   }
 }

@@ -219,7 +219,7 @@ describe('ServerCa: rotation', function () {
     assert.ok((await ca.bundle()).hasX509Authority(root), 'the upstream root stays');
   });
 
-  it('two servers publishing into one bundle each prune only their own authorities', async () => {
+  it('two servers publishing into one bundle each prune their own authorities, never the other\'s before it expired an hour ago', async () => {
     const one1 = await startTestCa({ bundles, journals, now: clock, serverInstanceId: 'server-1' });
     now = at(6 * HOUR);
     const two = await startTestCa({ bundles, journals, now: clock, serverInstanceId: 'server-2' });
@@ -243,11 +243,43 @@ describe('ServerCa: rotation', function () {
       }
     }
     assert.equal(bundle.x509Authorities().length, 2 + 2, "server-1's active and prepared, server-2's old and active");
-    now = twoOld.pruneAt!;
+    now = new Date(twoOld.pruneAt!.getTime() - 1000);
     await one1.ca.rotateIfDue();
-    assert.ok((await one1.ca.bundle()).hasJwtAuthority(twoJwt.id), "server-1 never prunes server-2's key");
+    await two.ca.rotateIfDue();
+    assert.ok((await one1.ca.bundle()).hasJwtAuthority(twoJwt.id), "neither prunes server-2's key before its time");
+    now = twoOld.pruneAt!;
     await two.ca.rotateIfDue();
     assert.ok(!(await one1.ca.bundle()).hasJwtAuthority(twoJwt.id));
+  });
+
+  it('a server gone for good: another takes its authorities, JWT key too, out of the bundle an hour after they expired', async () => {
+    const gone = await startTestCa({ bundles, journals, now: clock, serverInstanceId: 'gone' });
+    const goneX509 = one(x509Of(gone.ca.authorities(), 'active'));
+    const goneJwt = one(jwtOf(gone.ca.authorities(), 'active'));
+    const goneJournal = (await journals.get('gone'))!.data;
+    const live = await startTestCa({ bundles, journals, now: clock, serverInstanceId: 'live' });
+    const inBundle = async (): Promise<{ x509: boolean; jwt: boolean }> => {
+      const b = await live.ca.bundle();
+      return { x509: b.x509Authorities().map(authorityIdOf).includes(goneX509.id), jwt: b.hasJwtAuthority(goneJwt.id) };
+    };
+    // 'gone' never runs again; its CA and JWT key expire at 24 h.
+    for (const h of [12, 20, 24, 24.9]) {
+      now = at(h * HOUR);
+      await live.ca.rotateIfDue();
+      assert.deepEqual(await inBundle(), { x509: true, jwt: true }, `kept at ${h} h`);
+    }
+    now = at(25 * HOUR);
+    await live.ca.rotateIfDue();
+    assert.deepEqual(await inBundle(), { x509: false, jwt: false });
+    assert.match(live.logger.at('info').join('\n'), new RegExp(`removed the expired JWT key ${goneJwt.id} of server instance gone from the bundle`));
+    assert.equal((await journals.get('gone'))!.data, goneJournal, "the other server's journal is left alone");
+    // The live server's own authorities are all still there.
+    const ids = new Set((await live.ca.bundle()).x509Authorities().map(authorityIdOf));
+    for (const v of x509Of(live.ca.authorities(), 'active').concat(x509Of(live.ca.authorities(), 'prepared'))) assert.ok(ids.has(v.id));
+    const sequence = (await live.ca.bundle()).sequenceNumber;
+    now = at(26 * HOUR);
+    await live.ca.rotateIfDue();
+    assert.equal((await live.ca.bundle()).sequenceNumber, sequence, 'nothing left to remove: the bundle is not written again');
   });
 
   it('forces prepare and activate; refuses to activate with nothing prepared', async () => {
