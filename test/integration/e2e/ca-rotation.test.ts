@@ -1,7 +1,7 @@
 /**
  * CA and JWT key rotation under a running agent and workload, real processes only, once per key
- * manager (key-manager-cases.ts). The CA lives 18 s, so the next one is prepared at 9 s,
- * activated at 15 s, and the first expires at 18 s and leaves the bundle at 21 s (SVIDs live 3 s,
+ * manager (key-manager-cases.ts). The CA lives 30 s, so the next one is prepared at 15 s,
+ * activated at 25 s, and the first expires at 30 s and leaves the bundle at 35 s (SVIDs live 5 s,
  * the most a sixth of the CA TTL allows). Throughout, this process samples the Workload API every
  * 150 ms — the latest message of an open FetchX509SVID stream, a fresh fetch, and a JWT-SVID
  * checked against a fresh JWT bundle — and every sample must verify, unexpired, against the
@@ -25,8 +25,13 @@ import { AGENT_READY, poll, SERVER_READY, sigilOk, SigilProcess, sleep } from '.
 import { KEY_MANAGER_CASES, type KeyManagerCase, type KeyManagerSetup } from './key-manager-cases.js';
 
 const TD = TrustDomain.fromString('rotation.sigil.test');
-const CA_TTL_S = 18;
-const SVID_TTL_S = 3;
+// Short enough for a test, long enough for a loaded 2-core machine: setting up the agent and the
+// workload took 10 s of the 25 before the first activation (5 helpers' tests running at once), and
+// a renewed SVID arrived with as little as 1 s left of a 3 s one (renewal at 45 % of its life).
+const CA_TTL_S = 30;
+const SVID_TTL_S = CA_TTL_S / 6;
+/** How long an expired CA stays in the bundle: CA TTL / 6 (server/ca/schedule.ts). */
+const PRUNE_MARGIN_MS = (CA_TTL_S / 6) * 1000;
 const SAMPLE_MS = 150;
 const AUDIENCE = ['rotation-test'];
 
@@ -129,7 +134,7 @@ function rotationSuite(c: KeyManagerCase): void {
       clients.push(client);
       const stream = new StreamRecorder(client.stream<X509SvidResponseMsg>('FetchX509SVID'));
       await poll('the first X.509-SVID', () => (stream.messages.length > 0 ? true : undefined), 20_000);
-      // The test needs to watch CA A sign before B takes over (15 s into A's life).
+      // The test needs to watch CA A sign before B takes over (25 s into A's life).
       const activation = first.x509.next_activate_at! * 1000;
       assert.ok(Date.now() < activation - 2000, `setup took until ${new Date().toISOString()}, too close to the first activation at ${new Date(activation).toISOString()}`);
 
@@ -139,8 +144,8 @@ function rotationSuite(c: KeyManagerCase): void {
       const start = Date.now();
       let samples = 0;
       let prunedAt: number | undefined;
-      // Until the first CA has left the bundle again (21 s into its life), and a little after.
-      const deadline = caA.expires_at * 1000 + 3000 + 6000;
+      // Until the first CA has left the bundle again (35 s into its life), and a little after.
+      const deadline = caA.expires_at * 1000 + PRUNE_MARGIN_MS + 6000;
       while (Date.now() < deadline && (prunedAt === undefined || Date.now() < prunedAt + 1500)) {
         await drainIo();
         const at = new Date();
