@@ -31,6 +31,13 @@ const MAX_SLEEP_MS = 10_000;
 const MIN_SLEEP_MS = 50;
 /** After a failed step, try again this soon. */
 const RETRY_MS = 5_000;
+/**
+ * A prepared authority that reached the bundle late (its key manager or the database was down at ½
+ * of the active one's life, and the step was retried) is activated no sooner than a tenth of the
+ * usual prepare-to-activate lead after it got there, at most this long after: agents and workloads
+ * must receive it before anything it signs reaches them.
+ */
+const MAX_LATE_LEAD_MS = 60_000;
 /** Other servers' journals are read for expired authorities at most this often. */
 const OTHERS_INTERVAL_MS = 60_000;
 
@@ -52,8 +59,10 @@ export class Rotator {
   #queue: Promise<unknown> = Promise.resolve();
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
-  /** A prepared authority is in the journal but publishing it failed: the next step retries. */
-  #unpublished = false;
+  /** Kinds whose prepared authority is in the journal but failed to publish: the next step retries. */
+  readonly #unpublished = new Set<KindName>();
+  /** When the prepared authority reached the bundle, by kind (unknown for one found at startup). */
+  readonly #publishedAt = new Map<KindName, number>();
   #othersCheckedAt = -Infinity;
 
   constructor(c: CaConfig, publisher: BundlePublisher, state: CaState) {
@@ -72,14 +81,15 @@ export class Rotator {
   tick(): Promise<void> {
     return this.#serial(async () => {
       const now = this.#c.now();
-      if (this.#unpublished) {
+      if (this.#unpublished.size > 0) {
         await this.#publisher.addAuthorities(publishedAuthorities(this.#state));
-        this.#unpublished = false;
+        for (const kind of this.#unpublished) this.#publishedAt.set(kind, now.getTime());
+        this.#unpublished.clear();
       }
       for (const kind of KINDS) {
         const slots = this.#slots(kind);
         if (slots.prepared === undefined && now >= prepareAt(slots.active)) await this.#prepare(kind, now);
-        if (slots.prepared !== undefined && now >= activateAt(slots.active)) await this.#activate(kind);
+        if (slots.prepared !== undefined && now >= this.#activationDue(kind)) await this.#activate(kind);
       }
       await this.#prune(now);
       await this.#pruneOthers(now);
@@ -119,7 +129,7 @@ export class Rotator {
     let due = Infinity;
     for (const kind of KINDS) {
       const slots = this.#slots(kind);
-      const at = slots.prepared === undefined ? prepareAt(slots.active) : activateAt(slots.active);
+      const at = slots.prepared === undefined ? prepareAt(slots.active) : this.#activationDue(kind);
       due = Math.min(due, at.getTime());
       for (const r of kind.records(this.#state.journal)) {
         if (r.status === 'old') due = Math.min(due, pruneAt(new Date(r.notAfter * 1000), this.#marginMs).getTime());
@@ -157,6 +167,16 @@ export class Rotator {
     this.#timer.unref();
   }
 
+  /** When the timer activates the prepared authority: at ⅚, or later if it reached the bundle late. */
+  #activationDue(kind: AuthorityKind<Authority, AuthorityRecord>): Date {
+    const active = this.#slots(kind).active;
+    const due = activateAt(active);
+    const published = this.#publishedAt.get(kind.name);
+    if (published === undefined) return due;
+    const lead = Math.min((due.getTime() - prepareAt(active).getTime()) / 10, MAX_LATE_LEAD_MS);
+    return new Date(Math.max(due.getTime(), published + lead));
+  }
+
   #serial<T>(step: () => Promise<T>): Promise<T> {
     const run = this.#queue.catch(() => undefined).then(step);
     this.#queue = run;
@@ -183,9 +203,11 @@ export class Rotator {
     const journal = this.#state.journal;
     await this.#save(kind.withRecords(journal, withPrepared(kind.records(journal), kind.toRecord(next, 'prepared'))));
     slots.prepared = next;
-    this.#unpublished = true;
+    this.#publishedAt.delete(kind.name);
+    this.#unpublished.add(kind.name);
     await this.#publisher.addAuthorities(kind.published(next));
-    this.#unpublished = false;
+    this.#unpublished.delete(kind.name);
+    this.#publishedAt.set(kind.name, now.getTime());
     this.#c.logger.info(`prepared the next ${kind.label} and published it in the bundle`, {
       ...kind.logFields(this.#c, next), activateAt: activateAt(slots.active).toISOString(),
     });
@@ -196,11 +218,13 @@ export class Rotator {
     const next = slots.prepared!;
     // Already there unless a crash came between the journal and the bundle when it was prepared.
     await this.#publisher.addAuthorities(kind.published(next));
+    this.#unpublished.delete(kind.name);
     const journal = this.#state.journal;
     await this.#save(kind.withRecords(journal, promotePrepared(kind.records(journal))));
     const previous = slots.active;
     slots.active = next;
     slots.prepared = undefined;
+    this.#publishedAt.delete(kind.name);
     this.#c.logger.info(`activated the ${kind.label} ${kind.idOf(next)}; the previous one stays in the bundle until it expires`, {
       [kind.idField]: kind.idOf(next), previous: kind.idOf(previous), previousNotAfter: previous.notAfter.toISOString(),
     });

@@ -329,6 +329,39 @@ describe('ServerCa: rotation', function () {
     assert.equal(one(x509Of(ca.authorities(), 'prepared')).id, b.id, 'the same authority, not a new one');
   });
 
+  it('activates an authority that reached the bundle late only a lead after it got there, never in the same step', async () => {
+    const { ca } = await startTestCa({ bundles, journals, now: clock });
+    const schedule = ca.authorities();
+    const a = one(x509Of(schedule, 'active'));
+    const jwtA = one(jwtOf(schedule, 'active'));
+    const update = bundles.update.bind(bundles);
+    let failing = true;
+    bundles.update = (td, fn) => (failing ? Promise.reject(new Error('database unavailable')) : update(td, fn));
+    now = schedule.x509.prepareAt!;
+    await assert.rejects(ca.rotateIfDue(), /database unavailable/);
+    const b = one(x509Of(ca.authorities(), 'prepared'));
+    assert.equal(jwtOf(ca.authorities(), 'prepared').length, 0, 'the JWT key was not reached');
+    // The database comes back only once the activation is due: the X.509 CA recorded as prepared is
+    // published now, the JWT key prepared now; neither may sign before agents can have them.
+    const back = new Date(schedule.x509.activateAt.getTime() + 1000);
+    now = back;
+    failing = false;
+    await ca.rotateIfDue();
+    const bundle = await ca.bundle();
+    assert.ok(bundle.x509Authorities().map(authorityIdOf).includes(b.id));
+    const jwtB = one(jwtOf(ca.authorities(), 'prepared'));
+    assert.ok(bundle.hasJwtAuthority(jwtB.id));
+    assert.equal(one(x509Of(ca.authorities(), 'active')).id, a.id, 'not activated in the step that published it');
+    assert.equal(one(jwtOf(ca.authorities(), 'active')).id, jwtA.id);
+    now = new Date(back.getTime() + 59_000);
+    await ca.rotateIfDue();
+    assert.equal(one(x509Of(ca.authorities(), 'active')).id, a.id, 'a minute of lead (a tenth of 8 h, at most a minute)');
+    now = new Date(back.getTime() + 60_000);
+    await ca.rotateIfDue();
+    assert.equal(one(x509Of(ca.authorities(), 'active')).id, b.id);
+    assert.equal(one(jwtOf(ca.authorities(), 'active')).id, jwtB.id);
+  });
+
   it('the timer wakes when a step is due: a CA of 3 s is prepared, activated and pruned on the real clock', async () => {
     const { ca, logger } = await startTestCa({ bundles, journals, caTtlSeconds: 3, x509SvidTtlSeconds: 1, jwtSvidTtlSeconds: 1 });
     const first = one(x509Of(ca.authorities(), 'active'));
