@@ -120,8 +120,9 @@ export class Rotator {
   }
 
   schedule(kind: KindName): Schedule {
-    const slots = this.#slots(KINDS.find((k) => k.name === kind)!);
-    return { prepareAt: slots.prepared === undefined ? prepareAt(slots.active) : undefined, activateAt: activateAt(slots.active) };
+    const k = KINDS.find((x) => x.name === kind)!;
+    const slots = this.#slots(k);
+    return { prepareAt: slots.prepared === undefined ? prepareAt(slots.active) : undefined, activateAt: this.#activationDue(k) };
   }
 
   /** The earliest time a step is due: a prepare, an activation, or an old authority to prune. */

@@ -352,6 +352,7 @@ describe('ServerCa: rotation', function () {
     const jwtB = one(jwtOf(ca.authorities(), 'prepared'));
     assert.ok(bundle.hasJwtAuthority(jwtB.id));
     assert.equal(one(x509Of(ca.authorities(), 'active')).id, a.id, 'not activated in the step that published it');
+    assert.equal(ca.authorities().x509.activateAt.getTime(), back.getTime() + 60_000, 'ca show says when');
     assert.equal(one(jwtOf(ca.authorities(), 'active')).id, jwtA.id);
     now = new Date(back.getTime() + 59_000);
     await ca.rotateIfDue();
