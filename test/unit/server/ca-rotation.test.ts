@@ -58,6 +58,15 @@ describe('ServerCa: rotation', function () {
 
   const disk = () => DiskKeyManager.open({ keysPath: join(dir, 'keys.json') });
   const sequence = async (ca: ServerCa): Promise<bigint> => (await ca.bundle()).sequenceNumber!;
+  /** The bundle store refuses writes, as a database that is down, until the returned function is called. */
+  const failBundleWrites = (): (() => void) => {
+    const update = bundles.update.bind(bundles);
+    let failing = true;
+    bundles.update = (td, fn) => (failing ? Promise.reject(new Error('database unavailable')) : update(td, fn));
+    return () => {
+      failing = false;
+    };
+  };
 
   it('prepares at ½ of the life, publishes at once, activates at ⅚, prunes after expiry + margin', async () => {
     const { ca } = await startTestCa({ bundles, journals, now: clock });
@@ -315,14 +324,12 @@ describe('ServerCa: rotation', function () {
   it('publishes a prepared authority on the next step when the bundle could not be written', async () => {
     const { ca } = await startTestCa({ bundles, journals, now: clock });
     const schedule = ca.authorities();
-    const update = bundles.update.bind(bundles);
-    let failing = true;
-    bundles.update = (td, fn) => (failing ? Promise.reject(new Error('database unavailable')) : update(td, fn));
+    const bundleBack = failBundleWrites();
     now = schedule.jwt.prepareAt!;
     await assert.rejects(ca.rotateIfDue(), /database unavailable/);
     const b = one(x509Of(ca.authorities(), 'prepared'));
     assert.equal((await ca.bundle()).x509Authorities().length, 1, 'recorded as prepared, not yet published');
-    failing = false;
+    bundleBack();
     await ca.rotateIfDue();
     assert.equal((await ca.bundle()).x509Authorities().length, 2);
     assert.ok((await ca.bundle()).hasJwtAuthority(one(jwtOf(ca.authorities(), 'prepared')).id));
@@ -334,9 +341,7 @@ describe('ServerCa: rotation', function () {
     const schedule = ca.authorities();
     const a = one(x509Of(schedule, 'active'));
     const jwtA = one(jwtOf(schedule, 'active'));
-    const update = bundles.update.bind(bundles);
-    let failing = true;
-    bundles.update = (td, fn) => (failing ? Promise.reject(new Error('database unavailable')) : update(td, fn));
+    const bundleBack = failBundleWrites();
     now = schedule.x509.prepareAt!;
     await assert.rejects(ca.rotateIfDue(), /database unavailable/);
     const b = one(x509Of(ca.authorities(), 'prepared'));
@@ -345,7 +350,7 @@ describe('ServerCa: rotation', function () {
     // published now, the JWT key prepared now; neither may sign before agents can have them.
     const back = new Date(schedule.x509.activateAt.getTime() + 1000);
     now = back;
-    failing = false;
+    bundleBack();
     await ca.rotateIfDue();
     const bundle = await ca.bundle();
     assert.ok(bundle.x509Authorities().map(authorityIdOf).includes(b.id));
