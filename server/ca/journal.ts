@@ -22,9 +22,9 @@ export type AuthorityStatus = 'prepared' | 'active' | 'old';
 
 /**
  * At most this many records of each kind are kept, newest last. SPIRE keeps 10, but prunes its
- * bundle of expired certificates whoever added them; sigil prunes only what its journal lists (so
- * one server never removes another's), so an old record dropped here would leave its authority in
- * the bundle for good. Pruning removes old records once expired, so in practice the journal holds
+ * bundle of expired certificates whoever added them; sigil prunes only what journals list (a
+ * server never removes an unexpired authority of another), so an old record dropped here would
+ * leave its authority in the bundle for good. Pruning removes old records once expired, so in practice the journal holds
  * the active, the prepared and the few old ones of the last CA lifetime; the cap is only a bound.
  */
 export const JOURNAL_CAP = 100;

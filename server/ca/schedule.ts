@@ -10,7 +10,8 @@
 const DAY_MS = 24 * 3600 * 1000;
 const MAX_PREPARE_LEAD_MS = 30 * DAY_MS;
 const MAX_ACTIVATE_LEAD_MS = 7 * DAY_MS;
-const MAX_PRUNE_MARGIN_MS = 3600 * 1000;
+/** The widest margin any server keeps; other servers' authorities are pruned after it (rotation.ts). */
+export const MAX_PRUNE_MARGIN_MS = 3600 * 1000;
 
 export interface Lifetime {
   issuedAt: Date;

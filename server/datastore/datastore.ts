@@ -92,6 +92,8 @@ export interface BundleStore {
 export interface CaJournalStore {
   get(serverInstanceId: string): Promise<CaJournal | undefined>;
   put(serverInstanceId: string, data: string): Promise<CaJournal>;
+  /** Every server instance's journal: a server prunes the expired authorities of servers gone for good. */
+  list(): Promise<CaJournal[]>;
 }
 
 export interface EventStore {

@@ -11,6 +11,10 @@ export class FakeCaJournalStore implements CaJournalStore {
     return j === undefined ? undefined : { ...j };
   }
 
+  async list(): Promise<CaJournal[]> {
+    return [...this.#journals.values()].map((j) => ({ ...j }));
+  }
+
   async put(serverInstanceId: string, data: string): Promise<CaJournal> {
     const journal = { serverInstanceId, data, updatedAt: Math.floor(Date.now() / 1000) };
     this.#journals.set(serverInstanceId, journal);

@@ -21,6 +21,11 @@ export class SqlCaJournalStore implements CaJournalStore {
     return row ? toRecord(row) : undefined;
   }
 
+  async list(): Promise<CaJournal[]> {
+    const rows = await query(this.ctx, 'caJournals.list', (db) => db.selectFrom('ca_journals').selectAll().orderBy('server_instance_id').execute());
+    return rows.map(toRecord);
+  }
+
   async put(serverInstanceId: string, data: string): Promise<CaJournal> {
     const updatedAt = nowSeconds();
     const row = await write(this.ctx, 'caJournals.put', (tx) =>

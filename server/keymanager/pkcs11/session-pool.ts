@@ -97,9 +97,26 @@ export class SessionPool {
         throw this.#unavailable(what, err);
       }
       const session = conn.sessions.reduce((a, b) => (b.queued < a.queued ? b : a));
+      let stale = false;
       try {
-        return await serialized(session, () => this.#module.call((lib) => task(lib, session.handle, conn)));
+        return await serialized(session, () =>
+          this.#module.call((lib, epoch) => {
+            // The module was initialized again while this request waited: modules hand out the same
+            // session and object handles afresh (SoftHSM restarts at 1), so this session's handle may
+            // now be another connection's session, and a cached key handle another key.
+            if (epoch !== conn.epoch) {
+              stale = true;
+              throw new KeyManagerError(PKCS11_TYPE, KeyManagerErrorCode.unavailable, `cannot ${what}: ${this.token} was reinitialized`);
+            }
+            return task(lib, session.handle, conn);
+          }),
+        );
       } catch (err) {
+        if (stale) {
+          // Nothing ran: the next attempt opens sessions in the new epoch (#connection sees it).
+          failure = err;
+          continue;
+        }
         if (!needsReconnect(err)) throw this.#failed(what, err);
         failure = err;
         this.#drop(conn, err);

@@ -51,6 +51,7 @@ export function lifecycleSuite(target: DatastoreTarget): void {
       await t.ds.joinTokens.create({ token: 'tok', expiresAt: 1_900_000_000, aliasSpiffeId: `${TD}/alias` });
       const bundle = await t.ds.bundles.update('example.org', () => ({ trustDomain: 'example.org', document: '{"keys":[]}', sequence: 2n ** 63n + 5n }));
       const journal = await t.ds.caJournals.put('server-1', '{"j":1}');
+      const other = await t.ds.caJournals.put('server-0', '{"j":0}');
       const events = await t.ds.events.since(0);
       await t.ds.close();
 
@@ -59,6 +60,7 @@ export function lifecycleSuite(target: DatastoreTarget): void {
       assert.deepEqual(await again.agents.get(agent.spiffeId), agent);
       assert.deepEqual(await again.bundles.get('example.org'), bundle);
       assert.deepEqual(await again.caJournals.get('server-1'), journal);
+      assert.deepEqual(await again.caJournals.list(), [other, journal]);
       assert.deepEqual(await again.events.since(0), events);
       assert.deepEqual(await again.joinTokens.consume('tok'), { token: 'tok', expiresAt: 1_900_000_000, aliasSpiffeId: `${TD}/alias` });
       await again.entries.create([newEntry({ id: 'e3', spiffeId: `${TD}/3` })]);

@@ -1,7 +1,7 @@
 /**
  * CA and JWT key rotation under a running agent and workload, real processes only, once per key
- * manager (key-manager-cases.ts). The CA lives 18 s, so the next one is prepared at 9 s,
- * activated at 15 s, and the first expires at 18 s and leaves the bundle at 21 s (SVIDs live 3 s,
+ * manager (key-manager-cases.ts). The CA lives 30 s, so the next one is prepared at 15 s,
+ * activated at 25 s, and the first expires at 30 s and leaves the bundle at 35 s (SVIDs live 5 s,
  * the most a sixth of the CA TTL allows). Throughout, this process samples the Workload API every
  * 150 ms — the latest message of an open FetchX509SVID stream, a fresh fetch, and a JWT-SVID
  * checked against a fresh JWT bundle — and every sample must verify, unexpired, against the
@@ -25,13 +25,18 @@ import { AGENT_READY, poll, SERVER_READY, sigilOk, SigilProcess, sleep } from '.
 import { KEY_MANAGER_CASES, type KeyManagerCase, type KeyManagerSetup } from './key-manager-cases.js';
 
 const TD = TrustDomain.fromString('rotation.sigil.test');
-const CA_TTL_S = 18;
-const SVID_TTL_S = 3;
+// Short enough for a test, long enough for a loaded 2-core machine: setting up the agent and the
+// workload took 10 s of the 25 before the first activation (5 helpers' tests running at once), and
+// a renewed SVID arrived with as little as 1 s left of a 3 s one (renewal at 45 % of its life).
+const CA_TTL_S = 30;
+const SVID_TTL_S = CA_TTL_S / 6;
+/** How long an expired CA stays in the bundle: CA TTL / 6 (server/ca/schedule.ts). */
+const PRUNE_MARGIN_MS = (CA_TTL_S / 6) * 1000;
 const SAMPLE_MS = 150;
 const AUDIENCE = ['rotation-test'];
 
 interface CaShow {
-  x509: { authorities: { status: string; authority_id: string; expires_at: number }[] };
+  x509: { authorities: { status: string; authority_id: string; expires_at: number }[]; next_activate_at: number | null };
   jwt: { authorities: { status: string; key_id: string }[] };
 }
 
@@ -46,6 +51,15 @@ function checkX509(msg: X509SvidResponseMsg, at: Date): { root: string; bundle: 
   }
   const verified = verifyX509Svid(svid.certificates, bundle, { time: at });
   return { root: verified.chains[0]!.at(-1)!.fingerprint256, bundle: bundle.x509Authorities().map((c) => c.fingerprint256) };
+}
+
+/**
+ * Lets this process read what reached its sockets while it was not running: after a stall (a loaded
+ * machine), the sleep's timer fires before the poll phase reads the agent's pushes, and the stream's
+ * latest message would look older than the agent left it.
+ */
+async function drainIo(): Promise<void> {
+  for (let i = 0; i < 3; i++) await new Promise<void>((resolve) => setImmediate(resolve));
 }
 
 /** The leaf certificate the server's agent API presents. */
@@ -120,6 +134,9 @@ function rotationSuite(c: KeyManagerCase): void {
       clients.push(client);
       const stream = new StreamRecorder(client.stream<X509SvidResponseMsg>('FetchX509SVID'));
       await poll('the first X.509-SVID', () => (stream.messages.length > 0 ? true : undefined), 20_000);
+      // The test needs to watch CA A sign before B takes over (25 s into A's life).
+      const activation = first.x509.next_activate_at! * 1000;
+      assert.ok(Date.now() < activation - 2000, `setup took until ${new Date().toISOString()}, too close to the first activation at ${new Date(activation).toISOString()}`);
 
       const failures: string[] = [];
       const roots: { at: number; root: string }[] = [];
@@ -127,9 +144,10 @@ function rotationSuite(c: KeyManagerCase): void {
       const start = Date.now();
       let samples = 0;
       let prunedAt: number | undefined;
-      // Until the first CA has left the bundle again (21 s into its life), and a little after.
-      const deadline = caA.expires_at * 1000 + 3000 + 6000;
+      // Until the first CA has left the bundle again (35 s into its life), and a little after.
+      const deadline = caA.expires_at * 1000 + PRUNE_MARGIN_MS + 6000;
       while (Date.now() < deadline && (prunedAt === undefined || Date.now() < prunedAt + 1500)) {
+        await drainIo();
         const at = new Date();
         const t = `${((at.getTime() - start) / 1000).toFixed(2)} s`;
         samples++;

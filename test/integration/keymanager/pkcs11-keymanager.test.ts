@@ -2,10 +2,12 @@
  * The pkcs11 key manager on a SoftHSM2 token, beyond the conformance suite: keys found again by a
  * new key manager (a new C_Initialize, as after a restart), the token chosen by slot index, a
  * replaced key's old handle refused without disturbing the token's other keys, lost sessions
- * replaced, a CA for every key type, and the PIN from an environment variable.
+ * replaced, a request queued across a reinitialization kept off the handles the module hands out
+ * again, a CA for every key type, and the PIN from an environment variable.
  */
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import pkcs11js from 'pkcs11js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -115,6 +117,41 @@ describe('pkcs11 key manager on a SoftHSM2 token', function () {
         'keymanager(pkcs11): token "sigil-km-it" failed (CKR_SESSION_HANDLE_INVALID in C_SignInit); reopening its sessions',
       ]);
     } finally {
+      module.release();
+      await km.close();
+    }
+  });
+
+  it('never runs a request queued across a reinitialization on the old handles, which the module hands out again', async () => {
+    const km = await Pkcs11KeyManager.open(token.keyManagerConfig({ keyLabelPrefix: 'epoch', sessions: 1 }));
+    const module = SharedModule.acquire(token.module);
+    let other: Buffer | undefined;
+    try {
+      const key = await km.generateKey('x509-CA-A', 'ec-p256');
+      let release!: () => void;
+      const held = module.call(() => new Promise<void>((resolve) => (release = resolve)));
+      const reinitialized = module.reinitialize(module.epoch);
+      // Queued on the module before the signature: once the module is initialized again it opens a
+      // session, which gets the handle the key manager's session had, and leaves a search active on it.
+      const opened = module.call((lib) => {
+        const slot = lib.C_GetSlotList(true).find((s) => lib.C_GetTokenInfo(s).label.trimEnd() === token.tokenLabel)!;
+        other = lib.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION);
+        lib.C_FindObjectsInit(other, [{ type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_DATA }]);
+      });
+      const data = randomBytes(64);
+      const signed = key.signer().sign(data);
+      release();
+      await Promise.all([held, reinitialized, opened]);
+      // On the old handle it would have hit the other session's search (CKR_OPERATION_ACTIVE).
+      assert.ok(verifies(key, data, await signed));
+    } finally {
+      const session = other;
+      if (session !== undefined) {
+        await module.call((lib) => {
+          lib.C_FindObjectsFinal(session);
+          lib.C_CloseSession(session);
+        });
+      }
       module.release();
       await km.close();
     }

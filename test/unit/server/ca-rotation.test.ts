@@ -58,6 +58,15 @@ describe('ServerCa: rotation', function () {
 
   const disk = () => DiskKeyManager.open({ keysPath: join(dir, 'keys.json') });
   const sequence = async (ca: ServerCa): Promise<bigint> => (await ca.bundle()).sequenceNumber!;
+  /** The bundle store refuses writes, as a database that is down, until the returned function is called. */
+  const failBundleWrites = (): (() => void) => {
+    const update = bundles.update.bind(bundles);
+    let failing = true;
+    bundles.update = (td, fn) => (failing ? Promise.reject(new Error('database unavailable')) : update(td, fn));
+    return () => {
+      failing = false;
+    };
+  };
 
   it('prepares at ½ of the life, publishes at once, activates at ⅚, prunes after expiry + margin', async () => {
     const { ca } = await startTestCa({ bundles, journals, now: clock });
@@ -219,7 +228,7 @@ describe('ServerCa: rotation', function () {
     assert.ok((await ca.bundle()).hasX509Authority(root), 'the upstream root stays');
   });
 
-  it('two servers publishing into one bundle each prune only their own authorities', async () => {
+  it('two servers publishing into one bundle each prune their own authorities, never the other\'s before it expired an hour ago', async () => {
     const one1 = await startTestCa({ bundles, journals, now: clock, serverInstanceId: 'server-1' });
     now = at(6 * HOUR);
     const two = await startTestCa({ bundles, journals, now: clock, serverInstanceId: 'server-2' });
@@ -243,11 +252,43 @@ describe('ServerCa: rotation', function () {
       }
     }
     assert.equal(bundle.x509Authorities().length, 2 + 2, "server-1's active and prepared, server-2's old and active");
-    now = twoOld.pruneAt!;
+    now = new Date(twoOld.pruneAt!.getTime() - 1000);
     await one1.ca.rotateIfDue();
-    assert.ok((await one1.ca.bundle()).hasJwtAuthority(twoJwt.id), "server-1 never prunes server-2's key");
+    await two.ca.rotateIfDue();
+    assert.ok((await one1.ca.bundle()).hasJwtAuthority(twoJwt.id), "neither prunes server-2's key before its time");
+    now = twoOld.pruneAt!;
     await two.ca.rotateIfDue();
     assert.ok(!(await one1.ca.bundle()).hasJwtAuthority(twoJwt.id));
+  });
+
+  it('a server gone for good: another takes its authorities, JWT key too, out of the bundle an hour after they expired', async () => {
+    const gone = await startTestCa({ bundles, journals, now: clock, serverInstanceId: 'gone' });
+    const goneX509 = one(x509Of(gone.ca.authorities(), 'active'));
+    const goneJwt = one(jwtOf(gone.ca.authorities(), 'active'));
+    const goneJournal = (await journals.get('gone'))!.data;
+    const live = await startTestCa({ bundles, journals, now: clock, serverInstanceId: 'live' });
+    const inBundle = async (): Promise<{ x509: boolean; jwt: boolean }> => {
+      const b = await live.ca.bundle();
+      return { x509: b.x509Authorities().map(authorityIdOf).includes(goneX509.id), jwt: b.hasJwtAuthority(goneJwt.id) };
+    };
+    // 'gone' never runs again; its CA and JWT key expire at 24 h.
+    for (const h of [12, 20, 24, 24.9]) {
+      now = at(h * HOUR);
+      await live.ca.rotateIfDue();
+      assert.deepEqual(await inBundle(), { x509: true, jwt: true }, `kept at ${h} h`);
+    }
+    now = at(25 * HOUR);
+    await live.ca.rotateIfDue();
+    assert.deepEqual(await inBundle(), { x509: false, jwt: false });
+    assert.match(live.logger.at('info').join('\n'), new RegExp(`removed the expired JWT key ${goneJwt.id} of server instance gone from the bundle`));
+    assert.equal((await journals.get('gone'))!.data, goneJournal, "the other server's journal is left alone");
+    // The live server's own authorities are all still there.
+    const ids = new Set((await live.ca.bundle()).x509Authorities().map(authorityIdOf));
+    for (const v of x509Of(live.ca.authorities(), 'active').concat(x509Of(live.ca.authorities(), 'prepared'))) assert.ok(ids.has(v.id));
+    const sequence = (await live.ca.bundle()).sequenceNumber;
+    now = at(26 * HOUR);
+    await live.ca.rotateIfDue();
+    assert.equal((await live.ca.bundle()).sequenceNumber, sequence, 'nothing left to remove: the bundle is not written again');
   });
 
   it('forces prepare and activate; refuses to activate with nothing prepared', async () => {
@@ -283,18 +324,48 @@ describe('ServerCa: rotation', function () {
   it('publishes a prepared authority on the next step when the bundle could not be written', async () => {
     const { ca } = await startTestCa({ bundles, journals, now: clock });
     const schedule = ca.authorities();
-    const update = bundles.update.bind(bundles);
-    let failing = true;
-    bundles.update = (td, fn) => (failing ? Promise.reject(new Error('database unavailable')) : update(td, fn));
+    const bundleBack = failBundleWrites();
     now = schedule.jwt.prepareAt!;
     await assert.rejects(ca.rotateIfDue(), /database unavailable/);
     const b = one(x509Of(ca.authorities(), 'prepared'));
     assert.equal((await ca.bundle()).x509Authorities().length, 1, 'recorded as prepared, not yet published');
-    failing = false;
+    bundleBack();
     await ca.rotateIfDue();
     assert.equal((await ca.bundle()).x509Authorities().length, 2);
     assert.ok((await ca.bundle()).hasJwtAuthority(one(jwtOf(ca.authorities(), 'prepared')).id));
     assert.equal(one(x509Of(ca.authorities(), 'prepared')).id, b.id, 'the same authority, not a new one');
+  });
+
+  it('activates an authority that reached the bundle late only a lead after it got there, never in the same step', async () => {
+    const { ca } = await startTestCa({ bundles, journals, now: clock });
+    const schedule = ca.authorities();
+    const a = one(x509Of(schedule, 'active'));
+    const jwtA = one(jwtOf(schedule, 'active'));
+    const bundleBack = failBundleWrites();
+    now = schedule.x509.prepareAt!;
+    await assert.rejects(ca.rotateIfDue(), /database unavailable/);
+    const b = one(x509Of(ca.authorities(), 'prepared'));
+    assert.equal(jwtOf(ca.authorities(), 'prepared').length, 0, 'the JWT key was not reached');
+    // The database comes back only once the activation is due: the X.509 CA recorded as prepared is
+    // published now, the JWT key prepared now; neither may sign before agents can have them.
+    const back = new Date(schedule.x509.activateAt.getTime() + 1000);
+    now = back;
+    bundleBack();
+    await ca.rotateIfDue();
+    const bundle = await ca.bundle();
+    assert.ok(bundle.x509Authorities().map(authorityIdOf).includes(b.id));
+    const jwtB = one(jwtOf(ca.authorities(), 'prepared'));
+    assert.ok(bundle.hasJwtAuthority(jwtB.id));
+    assert.equal(one(x509Of(ca.authorities(), 'active')).id, a.id, 'not activated in the step that published it');
+    assert.equal(ca.authorities().x509.activateAt.getTime(), back.getTime() + 60_000, 'ca show says when');
+    assert.equal(one(jwtOf(ca.authorities(), 'active')).id, jwtA.id);
+    now = new Date(back.getTime() + 59_000);
+    await ca.rotateIfDue();
+    assert.equal(one(x509Of(ca.authorities(), 'active')).id, a.id, 'a minute of lead (a tenth of 8 h, at most a minute)');
+    now = new Date(back.getTime() + 60_000);
+    await ca.rotateIfDue();
+    assert.equal(one(x509Of(ca.authorities(), 'active')).id, b.id);
+    assert.equal(one(jwtOf(ca.authorities(), 'active')).id, jwtB.id);
   });
 
   it('the timer wakes when a step is due: a CA of 3 s is prepared, activated and pruned on the real clock', async () => {
