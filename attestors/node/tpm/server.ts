@@ -58,7 +58,7 @@ export class TpmServerAttestor implements ServerNodeAttestor {
     this.#read(() => publicKeyOf(ak), 'the AK public key');
     const hash = ekHash(ekKey);
     const cert = payload.ekCert === undefined ? undefined : this.#read(() => new X509Certificate(payload.ekCert!), 'the EK certificate');
-    this.#checkEndorsement(ekKey, hash, cert, host.now());
+    const certTrusted = this.#checkEndorsement(ekKey, hash, cert, host.now());
     const signHash = this.#checkAk(ak);
 
     const selection = withPolicy(payload.pcrs, this.#o.pcrPolicy);
@@ -87,7 +87,9 @@ export class TpmServerAttestor implements ServerNodeAttestor {
     this.#checkPolicy(values);
 
     const selectors: NodeSelector[] = [{ type: TPM, value: `ek-hash:${hash}` }];
-    if (cert !== undefined) {
+    // Only a certificate that chains to a manufacturer CA vouches for its issuer and manufacturer: an
+    // allow-listed TPM could otherwise send any certificate with its EK key and name itself a vendor.
+    if (cert !== undefined && certTrusted) {
       const cn = issuerCommonName(cert);
       if (cn !== undefined) selectors.push({ type: TPM, value: `ek-issuer-cn:${cn}` });
       const manufacturer = tpmManufacturer(cert);
@@ -107,15 +109,17 @@ export class TpmServerAttestor implements ServerNodeAttestor {
     if (ek.symmetric.algorithm !== TPM_ALG.AES || ek.symmetric.mode !== TPM_ALG.CFB) throw this.#invalid('the EK has no AES-CFB symmetric definition');
   }
 
-  #checkEndorsement(ekKey: KeyObject, hash: string, cert: X509Certificate | undefined, now: Date): void {
+  /** Refuses an EK that is neither certified nor allow-listed; returns whether `cert` chains to a manufacturer CA. */
+  #checkEndorsement(ekKey: KeyObject, hash: string, cert: X509Certificate | undefined, now: Date): boolean {
     if (cert === undefined) {
-      if (this.#allowed.has(hash)) return;
+      if (this.#allowed.has(hash)) return false;
       throw this.#denied(`the TPM sent no EK certificate and its EK hash ${hash} is not on the allow-list (nodeAttestors.tpm.ekHashAllowList)`);
     }
     if (!spkiDer(cert.publicKey).equals(spkiDer(ekKey))) throw this.#denied('the EK public key does not match the EK certificate');
-    if (this.#allowed.has(hash)) return;
     const problem = chainProblem(cert, this.#o.ekCas, now);
-    if (problem !== undefined) throw this.#denied(problem);
+    if (problem === undefined) return true;
+    if (this.#allowed.has(hash)) return false;
+    throw this.#denied(problem);
   }
 
   /** Returns the hash the AK signs quotes with. */

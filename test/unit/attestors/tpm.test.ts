@@ -11,6 +11,7 @@ import { TpmServerAttestor, withPolicy, type PcrPolicy } from '../../../attestor
 import { POLICY_B_SHA384 } from '../../../attestors/node/tpm/public-area.js';
 import { TrustDomain } from '../../../spiffe/spiffeid/index.js';
 import { SoftTpm } from '../../support/soft-tpm.js';
+import { issue, rootSpec } from '../../support/x509-certs.js';
 
 const host: NodeAttestorHost = {
   trustDomain: TrustDomain.fromString('example.org'),
@@ -139,6 +140,21 @@ describe('attestors: tpm (server half, software TPM)', () => {
     const offCurve = tpm.akPublic();
     offCurve[offCurve.length - 1]! ^= 1;
     await assert.rejects(server(tpm).attest(payload(tpm, offCurve), host, none), { code: 'SIGIL_NODEATTESTOR_INVALID', message: /the AK public key cannot be read/ });
+  });
+
+  it('names the EK issuer only when the EK certificate chains to a manufacturer CA, not for an allow-listed TPM', async () => {
+    const tpm = new SoftTpm();
+    const vendorCa = issue(rootSpec({ cn: 'Some Vendor EK CA' }));
+    const ekCert = issue({ cn: 'unknown', key: tpm.ek.privateKey, ca: false }, vendorCa).der;
+    const certified = encodePayload({ ekCert, ekPublic: tpm.ekPublic, akPublic: tpm.akPublic(), pcrs: [] });
+    const issuerCn = (sel: { value: string }[]): string[] => sel.filter((s) => s.value.startsWith('ek-issuer-cn:')).map((s) => s.value);
+
+    const chained = await new TpmServerAttestor({ ekCas: [vendorCa.cert], ekHashAllowList: [], pcrPolicy: {} }).attest(certified, host, answer(tpm));
+    assert.deepEqual(issuerCn(chained.selectors), ['ek-issuer-cn:Some Vendor EK CA']);
+    // The allow-listed TPM made this certificate itself (any CA will do): it gets in, but not as that vendor.
+    const allowListed = await server(tpm).attest(certified, host, answer(tpm));
+    assert.equal(allowListed.agentPath, chained.agentPath);
+    assert.deepEqual(issuerCn(allowListed.selectors), []);
   });
 
   it('rebuilds the H-3 EK policy B from A and C as the TPM does', () => {
