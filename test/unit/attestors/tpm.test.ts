@@ -157,6 +157,18 @@ describe('attestors: tpm (server half, software TPM)', () => {
     assert.deepEqual(issuerCn(allowListed.selectors), []);
   });
 
+  it('refuses an AK with a policy: a public area loaded from outside the TPM could pass ActivateCredential with one', async () => {
+    const tpm = new SoftTpm();
+    const none = async (): Promise<Uint8Array> => new Uint8Array();
+    const ADMIN_WITH_POLICY = 0x00000080;
+    const expected = { code: 'SIGIL_NODEATTESTOR_INVALID', message: /the AK must have no authPolicy and adminWithPolicy clear/ };
+    await assert.rejects(server(tpm).attest(payload(tpm, tpm.akPublic(ADMIN_WITH_POLICY)), host, none), expected);
+    // TPMT_PUBLIC: type, nameAlg, objectAttributes (8 bytes), then authPolicy (empty in the template).
+    const ak = tpm.akPublic();
+    const withPolicy = Buffer.concat([ak.subarray(0, 8), Buffer.of(0, 32), Buffer.alloc(32, 0x5a), ak.subarray(10)]);
+    await assert.rejects(server(tpm).attest(payload(tpm, withPolicy), host, none), expected);
+  });
+
   it('rebuilds the H-3 EK policy B from A and C as the TPM does', () => {
     assert.equal(POLICY_B_SHA384.toString('hex').slice(0, 8), 'b26e7d28');
     assert.equal(POLICY_B_SHA384.toString('hex').slice(-8), 'f3f80e12');
