@@ -4,7 +4,7 @@
  * message naming the problem. swtpm-backed suites are under test/integration/tpm/.
  */
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, sign } from 'node:crypto';
 import type { NodeAttestorHost } from '../../../attestors/node/node-attestor.js';
 import { decodeChallenge, encodePayload, encodeResponse, type TpmChallenge } from '../../../attestors/node/tpm/protocol.js';
 import { TpmServerAttestor, withPolicy, type PcrPolicy } from '../../../attestors/node/tpm/server.js';
@@ -167,6 +167,22 @@ describe('attestors: tpm (server half, software TPM)', () => {
     const ak = tpm.akPublic();
     const withPolicy = Buffer.concat([ak.subarray(0, 8), Buffer.of(0, 32), Buffer.alloc(32, 0x5a), ak.subarray(10)]);
     await assert.rejects(server(tpm).attest(payload(tpm, withPolicy), host, none), expected);
+  });
+
+  it("refuses a quote signature whose hash is not the AK's scheme hash (SHA-1 instead of SHA-256)", async () => {
+    const tpm = new SoftTpm();
+    await assert.rejects(
+      server(tpm).attest(payload(tpm), host, async (bytes) => {
+        const c = decodeChallenge(bytes);
+        const { quoted } = tpm.quote(c.nonce, c.pcrs);
+        const sig = sign('sha1', quoted, { key: tpm.ak.privateKey, dsaEncoding: 'ieee-p1363' });
+        const ECDSA = [0x00, 0x18];
+        const SHA1 = [0x00, 0x04];
+        const signature = Buffer.concat([Buffer.of(...ECDSA, ...SHA1, 0, 32), sig.subarray(0, 32), Buffer.of(0, 32), sig.subarray(32)]);
+        return encodeResponse({ secret: tpm.activate(c.credentialBlob, c.encryptedSecret), quoted, signature, pcrValues: tpm.pcrValues(c.pcrs) });
+      }),
+      { code: 'SIGIL_NODEATTESTOR_INVALID', message: /signed with sha1, not the AK's scheme hash sha256/ },
+    );
   });
 
   it('rebuilds the H-3 EK policy B from A and C as the TPM does', () => {
