@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { agentArgs, SIGIL, TD, UID_SELECTOR, until, useFixtures, type ServerFixture } from '../agent/harness.js';
@@ -104,6 +105,23 @@ describe('tpm node attestation (swtpm)', function () {
     const { agent } = await f.agent(server, { flags: { joinToken: undefined, nodeAttestor: 'tpm', tpmTcti: tpms.a.tcti } });
     assert.equal(agent.agentId, agentId);
     assert.deepEqual((await agentList(server)).map((a) => a.id), [agentId]);
+  });
+
+  it('exits 1 at start, naming the TCTI, when no TPM answers there (no retrying, nothing registered)', async () => {
+    const server = await tpmServer();
+    // A port nothing listens on: probed free, then released.
+    const probe = createServer().listen(0, '127.0.0.1');
+    await new Promise((r) => probe.once('listening', r));
+    const port = (probe.address() as { port: number }).port;
+    await new Promise((r) => probe.close(r));
+    const tcti = `swtpm:host=127.0.0.1,port=${port}`;
+    const agent = f.process([...agentArgs(server, f.tmp()), '--node-attestor', 'tpm', '--tpm-tcti', tcti]);
+    const exit = await agent.exited;
+    assert.equal(exit.code, 1, agent.output());
+    assert.ok(agent.stderr.includes(`node attestation (tpm) failed: nodeattestor(tpm): preparing the EK and AK with the TPM at ${tcti} failed`), agent.output());
+    assert.match(agent.stderr, /is the TPM at .* reachable\?/);
+    assert.doesNotMatch(agent.output(), /server unreachable/);
+    assert.deepEqual(await agentList(server), []);
   });
 
   it('leaves no transient object or session loaded in the TPM after all these attestations', async () => {
