@@ -66,8 +66,9 @@ export class TpmServerAttestor implements ServerNodeAttestor {
     // Fresh for this attestation and never stored: a quote over any other nonce, including one
     // recorded from an earlier attestation, is refused below.
     const nonce = randomBytes(NONCE_BYTES);
-    const credential = this.#read(() => makeCredential(ek, objectName(ak), secret), 'the EK public key');
-    const answer = await challenge(encodeChallenge({ ...credential, nonce, pcrs: selection }));
+    const akName = objectName(ak);
+    const credential = this.#read(() => makeCredential(ek, akName, secret), 'the EK public key');
+    const answer = await challenge(encodeChallenge({ ...credential, akName, nonce, pcrs: selection }));
     const response = this.#read(() => decodeResponse(answer));
 
     if (response.secret.length !== secret.length || !timingSafeEqual(response.secret, secret)) {

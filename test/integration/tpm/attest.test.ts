@@ -12,7 +12,8 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { agentArgs, SIGIL, TD, UID_SELECTOR, until, useFixtures, type ServerFixture } from '../agent/harness.js';
-import { agentList, expectedAgentId, useSwtpms } from './harness.js';
+import { TpmAgentAttestor } from '../../../attestors/node/tpm/agent.js';
+import { agentList, attestWith, expectedAgentId, useSwtpms } from './harness.js';
 
 const run = promisify(execFile);
 
@@ -105,6 +106,17 @@ describe('tpm node attestation (swtpm)', function () {
     const { agent } = await f.agent(server, { flags: { joinToken: undefined, nodeAttestor: 'tpm', tpmTcti: tpms.a.tcti } });
     assert.equal(agent.agentId, agentId);
     assert.deepEqual((await agentList(server)).map((a) => a.id), [agentId]);
+  });
+
+  it('answers two overlapping attestations of one agent, each with the AK its payload named', async () => {
+    const server = await tpmServer();
+    const half = new TpmAgentAttestor({ tcti: tpms.a.tcti, ekAlgorithm: 'rsa', pcrBank: 'sha256', pcrs: [0], progress: () => undefined });
+    // A renewal and a re-attestation after a refusal can both have sent their payload before either challenge.
+    const first = await half.payload();
+    const second = await half.payload();
+    const id = expectedAgentId(tpms.a.ekCert('rsa'));
+    assert.equal(await attestWith(server, second, (c) => half.respond(c)), id);
+    assert.equal(await attestWith(server, first, (c) => half.respond(c)), id);
   });
 
   it('exits 1 at start, naming the TCTI, when no TPM answers there (no retrying, nothing registered)', async () => {
