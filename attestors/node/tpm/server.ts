@@ -128,12 +128,12 @@ export class TpmServerAttestor implements ServerNodeAttestor {
     if ((ak.attributes & AK_REQUIRED_ATTRS) !== AK_REQUIRED_ATTRS || (ak.attributes & OBJECT_ATTR.decrypt) !== 0) {
       throw this.#invalid('the AK is not a restricted signing key fixed to its TPM');
     }
-    // The TPM checks none of the attributes of a public area loaded alone (TPM2_LoadExternal), and such
-    // an object can still be the activation target when its ADMIN role is a policy the caller satisfies:
-    // a key held in software, claiming fixedTPM, would then activate the credential and sign any quote.
-    // An AK whose ADMIN role is its authValue cannot be used that way (a public-only object has none).
+    // Defence in depth: a public area loaded alone (TPM2_LoadExternal) may claim fixedTPM, and only the
+    // TPM's refusal to authorize such an object (libtpms: TPM_RC_AUTH_UNAVAILABLE, with a policy too)
+    // keeps a key held in software from being ActivateCredential's target and signing any quote. sigil's
+    // AK has no policy, so an AK with one is refused rather than left to that rule.
     if ((ak.attributes & OBJECT_ATTR.adminWithPolicy) !== 0 || ak.authPolicy.length !== 0) {
-      throw this.#invalid('the AK must have no authPolicy and adminWithPolicy clear (a key made with a policy could be one loaded from outside the TPM)');
+      throw this.#invalid('the AK must have no authPolicy and adminWithPolicy clear');
     }
     const scheme = ak.type === 'rsa' ? TPM_ALG.RSASSA : TPM_ALG.ECDSA;
     const hash = hashName(ak.schemeHash);

@@ -157,7 +157,7 @@ describe('attestors: tpm (server half, software TPM)', () => {
     assert.deepEqual(issuerCn(allowListed.selectors), []);
   });
 
-  it('refuses an AK with a policy: a public area loaded from outside the TPM could pass ActivateCredential with one', async () => {
+  it('refuses an AK with a policy (sigil makes none; only a TPM rule keeps an external public area from using one)', async () => {
     const tpm = new SoftTpm();
     const none = async (): Promise<Uint8Array> => new Uint8Array();
     const ADMIN_WITH_POLICY = 0x00000080;
