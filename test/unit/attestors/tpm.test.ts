@@ -4,7 +4,8 @@
  * message naming the problem. swtpm-backed suites are under test/integration/tpm/.
  */
 import assert from 'node:assert/strict';
-import { createHash, sign } from 'node:crypto';
+import { createHash, randomBytes, sign } from 'node:crypto';
+import fc from 'fast-check';
 import type { NodeAttestorHost } from '../../../attestors/node/node-attestor.js';
 import { decodeChallenge, encodePayload, encodeResponse, type TpmChallenge } from '../../../attestors/node/tpm/protocol.js';
 import { TpmServerAttestor, withPolicy, type PcrPolicy } from '../../../attestors/node/tpm/server.js';
@@ -182,6 +183,60 @@ describe('attestors: tpm (server half, software TPM)', () => {
         return encodeResponse({ secret: tpm.activate(c.credentialBlob, c.encryptedSecret), quoted, signature, pcrValues: tpm.pcrValues(c.pcrs) });
       }),
       { code: 'SIGIL_NODEATTESTOR_INVALID', message: /signed with sha1, not the AK's scheme hash sha256/ },
+    );
+  });
+
+  it('refuses bent evidence (cut, lengthened, a TPM2B length of 0xffff, a flipped bit) with a NodeAttestorError, never another error', async () => {
+    const tpm = new SoftTpm();
+    const bend = fc.oneof(
+      fc.record({ kind: fc.constant('cut' as const), at: fc.nat() }),
+      fc.record({ kind: fc.constant('append' as const), bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }) }),
+      fc.record({ kind: fc.constant('ffff' as const), at: fc.nat() }),
+      fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), bit: fc.integer({ min: 0, max: 7 }) }),
+    );
+    type Bend = typeof bend extends fc.Arbitrary<infer T> ? T : never;
+    const apply = (b: Uint8Array, m: Bend): Buffer => {
+      const out = Buffer.from(b);
+      if (m.kind === 'cut') return out.subarray(0, m.at % out.length);
+      if (m.kind === 'append') return Buffer.concat([out, m.bytes]);
+      const at = m.at % (out.length - 1);
+      if (m.kind === 'ffff') out.writeUInt16BE(0xffff, at);
+      else out[at]! ^= 1 << m.bit;
+      return out;
+    };
+    // Of the EK public area the server trusts the key alone (its attributes are the agent's claim), so a
+    // changed attribute may pass: it only gets cut and lengthened. Everything else the TPM signed or
+    // named, so any change must be refused.
+    const target = fc.constantFrom('ekPublic', 'akPublic', 'quoted', 'signature');
+    await fc.assert(
+      fc.asyncProperty(target, bend, async (where, m) => {
+        fc.pre(where !== 'ekPublic' || m.kind === 'cut' || m.kind === 'append');
+        const ekPublic = where === 'ekPublic' ? apply(tpm.ekPublic, m) : tpm.ekPublic;
+        const akPublic = where === 'akPublic' ? apply(tpm.akPublic(), m) : tpm.akPublic();
+        const evidence = encodePayload({ ekPublic, akPublic, pcrs: [{ bank: 'sha256', pcrs: [0, 7] }] });
+        const attempt = server(tpm).attest(evidence, host, async (bytes) => {
+          const c = decodeChallenge(bytes);
+          let secret: Buffer;
+          try {
+            secret = tpm.activate(c.credentialBlob, c.encryptedSecret);
+          } catch {
+            secret = randomBytes(32); // the soft TPM, like a real one, cannot activate for a bent AK
+          }
+          const { quoted, signature } = tpm.quote(c.nonce, c.pcrs);
+          return encodeResponse({
+            secret,
+            quoted: where === 'quoted' ? apply(quoted, m) : quoted,
+            signature: where === 'signature' ? apply(signature, m) : signature,
+            pcrValues: tpm.pcrValues(c.pcrs),
+          });
+        });
+        await assert.rejects(attempt, (err: Error & { code?: string }) => {
+          assert.match(String(err.code), /^SIGIL_NODEATTESTOR_(INVALID|DENIED)$/, `${where} ${JSON.stringify(m)}: ${err.stack}`);
+          assert.match(err.message, /^nodeattestor\(tpm\): /);
+          return true;
+        });
+      }),
+      { numRuns: 300, seed: 6 },
     );
   });
 
