@@ -8,6 +8,7 @@ import { createHash, randomBytes, sign } from 'node:crypto';
 import fc from 'fast-check';
 import type { NodeAttestorHost } from '../../../attestors/node/node-attestor.js';
 import { decodeChallenge, encodePayload, encodeResponse, type TpmChallenge } from '../../../attestors/node/tpm/protocol.js';
+import { chainProblem } from '../../../attestors/node/tpm/ek-cert.js';
 import { TpmServerAttestor, withPolicy, type PcrPolicy } from '../../../attestors/node/tpm/server.js';
 import { POLICY_B_SHA384 } from '../../../attestors/node/tpm/public-area.js';
 import { TrustDomain } from '../../../spiffe/spiffeid/index.js';
@@ -156,6 +157,17 @@ describe('attestors: tpm (server half, software TPM)', () => {
     const allowListed = await server(tpm).attest(certified, host, answer(tpm));
     assert.equal(allowListed.agentPath, chained.agentPath);
     assert.deepEqual(issuerCn(allowListed.selectors), []);
+  });
+
+  it('chains an EK certificate to whichever configured copy of its CA is valid now (an expired one beside a re-issued one)', () => {
+    const day = 86_400_000;
+    const expired = issue(rootSpec({ cn: 'EK CA', notBefore: new Date(Date.now() - 30 * day), notAfter: new Date(Date.now() - day) }));
+    const reissued = issue(rootSpec({ cn: 'EK CA', key: expired.key }));
+    const ek = issue({ cn: 'unknown', ca: false }, reissued).cert;
+    const now = new Date();
+    assert.equal(chainProblem(ek, [expired.cert, reissued.cert], now), undefined);
+    assert.match(chainProblem(ek, [expired.cert], now) ?? '', /^the EK certificate's issuer CN=EK CA is not valid at /);
+    assert.match(chainProblem(ek, [issue(rootSpec({ cn: 'EK CA' })).cert], now) ?? '', /is not signed by any configured manufacturer CA/);
   });
 
   it('refuses an AK with a policy (sigil makes none; only a TPM rule keeps an external public area from using one)', async () => {
