@@ -24,7 +24,8 @@ done
 for tool in swtpm swtpm_setup swtpm_localca; do
   command -v "$tool" >/dev/null || { echo "$0: $tool is not installed (apt-get install swtpm swtpm-tools; or npm run bootstrap)" >&2; exit 1; }
 done
-if [ -f "$BASE/swtpm.pid" ] && kill -0 "$(cat "$BASE/swtpm.pid")" 2>/dev/null; then
+# /proc/PID/comm, not kill -0: a pid file that outlived its swtpm (a reboot) may name another process.
+if [ -f "$BASE/swtpm.pid" ] && [ "$(cat "/proc/$(cat "$BASE/swtpm.pid")/comm" 2>/dev/null)" = swtpm ]; then
   echo "$0: swtpm (pid $(cat "$BASE/swtpm.pid")) is running on $BASE/state; stop it first (swtpm/stop.sh $BASE)" >&2
   exit 1
 fi

@@ -10,7 +10,8 @@ BASE=$(realpath -m "$1")
 PORT=${2:-2321}
 CTRL=${3:-$((PORT + 1))}
 [ -f "$BASE/state/tpm2-00.permall" ] || { echo "$0: $BASE/state is not provisioned; run swtpm/provision.sh $BASE first" >&2; exit 1; }
-if [ -f "$BASE/swtpm.pid" ] && kill -0 "$(cat "$BASE/swtpm.pid")" 2>/dev/null; then
+# /proc/PID/comm, not kill -0: a pid file that outlived its swtpm (a reboot) may name another process.
+if [ -f "$BASE/swtpm.pid" ] && [ "$(cat "/proc/$(cat "$BASE/swtpm.pid")/comm" 2>/dev/null)" = swtpm ]; then
   echo "$0: swtpm is already running on $BASE (pid $(cat "$BASE/swtpm.pid"))" >&2
   exit 1
 fi

@@ -1,17 +1,20 @@
 /**
  * tpm, agent half: the payload is the EK certificate and the EK and AK public areas; the one
  * challenge is answered with the activated credential and a quote over the server's nonce. The AK
- * made for the payload is kept (as blobs, nothing loaded) until the challenge comes; each
- * attestation, including every re-attestation, makes a new one.
+ * made for the payload is kept (as blobs, nothing loaded) until the challenge for it comes; each
+ * attestation, including every re-attestation, makes a new one. Attestations can overlap (a renewal
+ * and a re-attestation after a refusal), so the AKs wait by Name and the challenge names its AK.
  */
 import { TPM } from '../builtins.js';
 import { NodeAttestorError, NodeAttestorErrorCode, type AgentNodeAttestor } from '../node-attestor.js';
 import { TssError } from './esys.js';
 import { decodeChallenge, encodePayload, encodeResponse, ProtocolError } from './protocol.js';
-import type { EkAlgorithm } from './public-area.js';
+import { objectName, parsePublic, type EkAlgorithm } from './public-area.js';
 import { TpmSession, type Prepared, type Progress } from './tpm.js';
 import type { PcrBank } from './wire.js';
 
+/** AKs made for payloads whose challenge has not come (yet): a stream that broke leaves one behind. */
+const MAX_PENDING_AKS = 4;
 
 export interface TpmAgentOptions {
   /** A tctildr configuration string: `device:/dev/tpmrm0`, `swtpm:host=127.0.0.1,port=2321`. */
@@ -26,7 +29,8 @@ export class TpmAgentAttestor implements AgentNodeAttestor {
   readonly type = TPM;
   readonly #o: TpmAgentOptions;
   readonly #tpm: TpmSession;
-  #prepared: Prepared | undefined;
+  /** By the AK's Name (hex), oldest first. */
+  readonly #pending = new Map<string, Prepared>();
 
   constructor(o: TpmAgentOptions) {
     this.#o = o;
@@ -35,7 +39,8 @@ export class TpmAgentAttestor implements AgentNodeAttestor {
 
   async payload(): Promise<Uint8Array> {
     const prepared = await this.#tpmStep('preparing the EK and AK', () => this.#tpm.prepare());
-    this.#prepared = prepared;
+    this.#pending.set(Buffer.from(objectName(parsePublic(prepared.akPublic))).toString('hex'), prepared);
+    if (this.#pending.size > MAX_PENDING_AKS) this.#pending.delete(this.#pending.keys().next().value!);
     return encodePayload({
       ...(prepared.ekCert === undefined ? {} : { ekCert: prepared.ekCert }),
       ekPublic: prepared.ekPublic,
@@ -45,8 +50,6 @@ export class TpmAgentAttestor implements AgentNodeAttestor {
   }
 
   async respond(challengeBytes: Uint8Array): Promise<Uint8Array> {
-    const prepared = this.#prepared;
-    if (prepared === undefined) throw new NodeAttestorError(this.type, NodeAttestorErrorCode.invalid, 'a challenge came before the payload was sent');
     let challenge;
     try {
       challenge = decodeChallenge(challengeBytes);
@@ -54,10 +57,15 @@ export class TpmAgentAttestor implements AgentNodeAttestor {
       if (err instanceof ProtocolError) throw new NodeAttestorError(this.type, NodeAttestorErrorCode.invalid, `the server sent a bad challenge: ${err.message}`);
       throw err;
     }
+    const name = Buffer.from(challenge.akName).toString('hex');
+    const prepared = this.#pending.get(name);
+    if (prepared === undefined) {
+      throw new NodeAttestorError(this.type, NodeAttestorErrorCode.invalid, `the server sent a challenge for AK ${name}, which this agent has no payload out for`);
+    }
+    this.#pending.delete(name);
     const answer = await this.#tpmStep('answering the challenge', () =>
       this.#tpm.answer(prepared.ak, challenge.credentialBlob, challenge.encryptedSecret, challenge.nonce, challenge.pcrs),
     );
-    this.#prepared = undefined;
     return encodeResponse(answer);
   }
 

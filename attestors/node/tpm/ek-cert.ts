@@ -29,9 +29,10 @@ export function parsePemBundle(pem: string, source: string): X509Certificate[] {
 export function chainProblem(leaf: X509Certificate, anchors: readonly X509Certificate[], now: Date): string | undefined {
   const valid = (c: X509Certificate): boolean => new Date(c.validFrom) <= now && now <= new Date(c.validTo);
   if (!valid(leaf)) return `the EK certificate is not valid at ${now.toISOString()} (valid ${leaf.validFrom} to ${leaf.validTo})`;
-  const issuer = anchors.find((a) => a.ca && leaf.checkIssued(a) && leaf.verify(a.publicKey));
-  if (issuer === undefined) return `the EK certificate (issuer ${oneLine(leaf.issuer)}) is not signed by any configured manufacturer CA`;
-  if (!valid(issuer)) return `the EK certificate's issuer ${oneLine(issuer.subject)} is not valid at ${now.toISOString()}`;
+  // A CA certificate re-issued for the same key may sit beside its expired predecessor: either will do.
+  const issuers = anchors.filter((a) => a.ca && leaf.checkIssued(a) && leaf.verify(a.publicKey));
+  if (issuers.length === 0) return `the EK certificate (issuer ${oneLine(leaf.issuer)}) is not signed by any configured manufacturer CA`;
+  if (!issuers.some(valid)) return `the EK certificate's issuer ${oneLine(issuers[0]!.subject)} is not valid at ${now.toISOString()}`;
   return undefined;
 }
 

@@ -2,7 +2,8 @@
  * The tpm attestor's three messages, JSON with base64 fields (version 1):
  *   payload   agent → server  the EK certificate (when the TPM has one), the EK and AK public areas,
  *                             the PCRs the agent wants quoted
- *   challenge server → agent  the credential for the AK (MakeCredential), a fresh nonce, the PCRs to quote
+ *   challenge server → agent  the credential for the AK (MakeCredential) and that AK's Name, a fresh
+ *                             nonce, the PCRs to quote
  *   response  agent → server  the activated credential, the quote, its signature, the PCR values
  * Decoding checks every field's presence and type, so the server half sees only well-formed values.
  */
@@ -21,6 +22,8 @@ export interface TpmPayload {
 }
 
 export interface TpmChallenge {
+  /** The Name of the AK the credential is for: the agent answers with that AK among those it made. */
+  akName: Uint8Array;
   credentialBlob: Uint8Array;
   encryptedSecret: Uint8Array;
   nonce: Uint8Array;
@@ -103,6 +106,7 @@ export function decodePayload(b: Uint8Array): TpmPayload {
 
 export function encodeChallenge(c: TpmChallenge): Uint8Array {
   return encode({
+    akName: b64(c.akName),
     credentialBlob: b64(c.credentialBlob),
     encryptedSecret: b64(c.encryptedSecret),
     nonce: b64(c.nonce),
@@ -113,6 +117,7 @@ export function encodeChallenge(c: TpmChallenge): Uint8Array {
 export function decodeChallenge(b: Uint8Array): TpmChallenge {
   const o = decode(b, 'challenge');
   return {
+    akName: bytes(o, 'akName', 'challenge'),
     credentialBlob: bytes(o, 'credentialBlob', 'challenge'),
     encryptedSecret: bytes(o, 'encryptedSecret', 'challenge'),
     nonce: bytes(o, 'nonce', 'challenge'),

@@ -41,8 +41,11 @@ export function parseQuote(attest: Uint8Array): QuoteInfo {
 export function verifyQuoteSignature(ak: TpmPublic, attest: Uint8Array, signature: Uint8Array): boolean {
   const r = new WireReader(signature);
   const alg = r.u16('TPMT_SIGNATURE.sigAlg');
-  const hash = hashName(r.u16('TPMT_SIGNATURE.hash'));
+  const hashAlg = r.u16('TPMT_SIGNATURE.hash');
+  const hash = hashName(hashAlg);
   if (hash === undefined) throw new WireError('TPMT_SIGNATURE: unknown hash algorithm');
+  // A restricted key signs with its own scheme only: any other hash (SHA-1 say) was not the TPM's doing.
+  if (hashAlg !== ak.schemeHash) throw new WireError(`TPMT_SIGNATURE: signed with ${hash}, not the AK's scheme hash ${hashName(ak.schemeHash) ?? 'none'}`);
   if (alg === TPM_ALG.RSASSA && ak.type === 'rsa') {
     const sig = r.sized('TPMS_SIGNATURE_RSA.sig');
     r.end('TPMT_SIGNATURE');

@@ -58,7 +58,7 @@ export class TpmServerAttestor implements ServerNodeAttestor {
     this.#read(() => publicKeyOf(ak), 'the AK public key');
     const hash = ekHash(ekKey);
     const cert = payload.ekCert === undefined ? undefined : this.#read(() => new X509Certificate(payload.ekCert!), 'the EK certificate');
-    this.#checkEndorsement(ekKey, hash, cert, host.now());
+    const certTrusted = this.#checkEndorsement(ekKey, hash, cert, host.now());
     const signHash = this.#checkAk(ak);
 
     const selection = withPolicy(payload.pcrs, this.#o.pcrPolicy);
@@ -66,8 +66,9 @@ export class TpmServerAttestor implements ServerNodeAttestor {
     // Fresh for this attestation and never stored: a quote over any other nonce, including one
     // recorded from an earlier attestation, is refused below.
     const nonce = randomBytes(NONCE_BYTES);
-    const credential = this.#read(() => makeCredential(ek, objectName(ak), secret), 'the EK public key');
-    const answer = await challenge(encodeChallenge({ ...credential, nonce, pcrs: selection }));
+    const akName = objectName(ak);
+    const credential = this.#read(() => makeCredential(ek, akName, secret), 'the EK public key');
+    const answer = await challenge(encodeChallenge({ ...credential, akName, nonce, pcrs: selection }));
     const response = this.#read(() => decodeResponse(answer));
 
     if (response.secret.length !== secret.length || !timingSafeEqual(response.secret, secret)) {
@@ -87,7 +88,9 @@ export class TpmServerAttestor implements ServerNodeAttestor {
     this.#checkPolicy(values);
 
     const selectors: NodeSelector[] = [{ type: TPM, value: `ek-hash:${hash}` }];
-    if (cert !== undefined) {
+    // Only a certificate that chains to a manufacturer CA vouches for its issuer and manufacturer: an
+    // allow-listed TPM could otherwise send any certificate with its EK key and name itself a vendor.
+    if (cert !== undefined && certTrusted) {
       const cn = issuerCommonName(cert);
       if (cn !== undefined) selectors.push({ type: TPM, value: `ek-issuer-cn:${cn}` });
       const manufacturer = tpmManufacturer(cert);
@@ -107,21 +110,30 @@ export class TpmServerAttestor implements ServerNodeAttestor {
     if (ek.symmetric.algorithm !== TPM_ALG.AES || ek.symmetric.mode !== TPM_ALG.CFB) throw this.#invalid('the EK has no AES-CFB symmetric definition');
   }
 
-  #checkEndorsement(ekKey: KeyObject, hash: string, cert: X509Certificate | undefined, now: Date): void {
+  /** Refuses an EK that is neither certified nor allow-listed; returns whether `cert` chains to a manufacturer CA. */
+  #checkEndorsement(ekKey: KeyObject, hash: string, cert: X509Certificate | undefined, now: Date): boolean {
     if (cert === undefined) {
-      if (this.#allowed.has(hash)) return;
+      if (this.#allowed.has(hash)) return false;
       throw this.#denied(`the TPM sent no EK certificate and its EK hash ${hash} is not on the allow-list (nodeAttestors.tpm.ekHashAllowList)`);
     }
     if (!spkiDer(cert.publicKey).equals(spkiDer(ekKey))) throw this.#denied('the EK public key does not match the EK certificate');
-    if (this.#allowed.has(hash)) return;
     const problem = chainProblem(cert, this.#o.ekCas, now);
-    if (problem !== undefined) throw this.#denied(problem);
+    if (problem === undefined) return true;
+    if (this.#allowed.has(hash)) return false;
+    throw this.#denied(problem);
   }
 
   /** Returns the hash the AK signs quotes with. */
   #checkAk(ak: TpmPublic): 'sha256' | 'sha384' | 'sha512' {
     if ((ak.attributes & AK_REQUIRED_ATTRS) !== AK_REQUIRED_ATTRS || (ak.attributes & OBJECT_ATTR.decrypt) !== 0) {
       throw this.#invalid('the AK is not a restricted signing key fixed to its TPM');
+    }
+    // Defence in depth: a public area loaded alone (TPM2_LoadExternal) may claim fixedTPM, and only the
+    // TPM's refusal to authorize such an object (libtpms: TPM_RC_AUTH_UNAVAILABLE, with a policy too)
+    // keeps a key held in software from being ActivateCredential's target and signing any quote. sigil's
+    // AK has no policy, so an AK with one is refused rather than left to that rule.
+    if ((ak.attributes & OBJECT_ATTR.adminWithPolicy) !== 0 || ak.authPolicy.length !== 0) {
+      throw this.#invalid('the AK must have no authPolicy and adminWithPolicy clear');
     }
     const scheme = ak.type === 'rsa' ? TPM_ALG.RSASSA : TPM_ALG.ECDSA;
     const hash = hashName(ak.schemeHash);

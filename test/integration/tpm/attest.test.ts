@@ -8,10 +8,12 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { agentArgs, SIGIL, TD, UID_SELECTOR, until, useFixtures, type ServerFixture } from '../agent/harness.js';
-import { agentList, expectedAgentId, useSwtpms } from './harness.js';
+import { TpmAgentAttestor } from '../../../attestors/node/tpm/agent.js';
+import { agentList, attestWith, expectedAgentId, useSwtpms } from './harness.js';
 
 const run = promisify(execFile);
 
@@ -104,6 +106,34 @@ describe('tpm node attestation (swtpm)', function () {
     const { agent } = await f.agent(server, { flags: { joinToken: undefined, nodeAttestor: 'tpm', tpmTcti: tpms.a.tcti } });
     assert.equal(agent.agentId, agentId);
     assert.deepEqual((await agentList(server)).map((a) => a.id), [agentId]);
+  });
+
+  it('answers two overlapping attestations of one agent, each with the AK its payload named', async () => {
+    const server = await tpmServer();
+    const half = new TpmAgentAttestor({ tcti: tpms.a.tcti, ekAlgorithm: 'rsa', pcrBank: 'sha256', pcrs: [0], progress: () => undefined });
+    // A renewal and a re-attestation after a refusal can both have sent their payload before either challenge.
+    const first = await half.payload();
+    const second = await half.payload();
+    const id = expectedAgentId(tpms.a.ekCert('rsa'));
+    assert.equal(await attestWith(server, second, (c) => half.respond(c)), id);
+    assert.equal(await attestWith(server, first, (c) => half.respond(c)), id);
+  });
+
+  it('exits 1 at start, naming the TCTI, when no TPM answers there (no retrying, nothing registered)', async () => {
+    const server = await tpmServer();
+    // A port nothing listens on: probed free, then released.
+    const probe = createServer().listen(0, '127.0.0.1');
+    await new Promise((r) => probe.once('listening', r));
+    const port = (probe.address() as { port: number }).port;
+    await new Promise((r) => probe.close(r));
+    const tcti = `swtpm:host=127.0.0.1,port=${port}`;
+    const agent = f.process([...agentArgs(server, f.tmp()), '--node-attestor', 'tpm', '--tpm-tcti', tcti]);
+    const exit = await agent.exited;
+    assert.equal(exit.code, 1, agent.output());
+    assert.ok(agent.stderr.includes(`node attestation (tpm) failed: nodeattestor(tpm): preparing the EK and AK with the TPM at ${tcti} failed`), agent.output());
+    assert.match(agent.stderr, /is the TPM at .* reachable\?/);
+    assert.doesNotMatch(agent.output(), /server unreachable/);
+    assert.deepEqual(await agentList(server), []);
   });
 
   it('leaves no transient object or session loaded in the TPM after all these attestations', async () => {

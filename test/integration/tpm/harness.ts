@@ -1,13 +1,15 @@
 /**
  * What the TPM suites share: swtpm instances for a whole file (provisioned in before, stopped and
- * removed in after), the agent ID an EK certificate must give, and `sigil server agent list`.
+ * removed in after), the agent ID an EK certificate must give, `sigil server agent list`, and one
+ * attestation through the agent API with a payload and challenge answers of the test's making.
  */
 import { execFile } from 'node:child_process';
 import { createHash, X509Certificate } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { newKeyAndCsr, TestAgentClient } from '../../support/agent-client.js';
 import { Swtpm } from '../../support/swtpm.js';
 import { SIGIL, TD, type ServerFixture } from '../agent/harness.js';
 
@@ -53,4 +55,21 @@ export function useSwtpms<N extends string>(names: readonly N[], sharedCa: reado
     rmSync(dir, { recursive: true, force: true });
   });
   return tpms;
+}
+
+const SERVER_ID = `spiffe://${TD}/sigil/server`;
+
+export type Respond = (challenge: Buffer) => Promise<Uint8Array>;
+
+/** Attests over the agent API with `payload`, answering challenges with `respond`; returns the agent ID. */
+export async function attestWith(server: ServerFixture, payload: Uint8Array, respond: Respond): Promise<string> {
+  const roots = readFileSync(server.bundlePath, 'utf8').match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g)!.map((p) => new X509Certificate(p));
+  const client = new TestAgentClient(server.port, { roots, serverId: SERVER_ID });
+  try {
+    const { csr } = await newKeyAndCsr();
+    const result = await client.attest({ type: 'tpm', payload, csr }, respond);
+    return result.agent_id;
+  } finally {
+    client.close();
+  }
 }

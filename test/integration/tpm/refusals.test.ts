@@ -6,34 +6,17 @@
  * a changed PCR value) by wrapping the real agent half.
  */
 import assert from 'node:assert/strict';
-import { randomBytes, X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import type { ServiceError } from '@grpc/grpc-js';
 import { TpmAgentAttestor } from '../../../attestors/node/tpm/agent.js';
 import {
   decodeChallenge, decodePayload, decodeResponse, encodeChallenge, encodePayload, encodeResponse,
 } from '../../../attestors/node/tpm/protocol.js';
 import { TpmSession } from '../../../attestors/node/tpm/tpm.js';
-import { newKeyAndCsr, TestAgentClient } from '../../support/agent-client.js';
-import { agentArgs, TD, useFixtures, type ServerFixture } from '../agent/harness.js';
-import { agentList, expectedAgentId, useSwtpms } from './harness.js';
+import { agentArgs, useFixtures, type ServerFixture } from '../agent/harness.js';
+import { agentList, attestWith, expectedAgentId, useSwtpms, type Respond } from './harness.js';
 
-const SERVER_ID = `spiffe://${TD}/sigil/server`;
 const quiet = (): undefined => undefined;
-
-type Respond = (challenge: Buffer) => Promise<Uint8Array>;
-
-async function attestWith(server: ServerFixture, payload: Uint8Array, respond: Respond): Promise<string> {
-  const roots = readFileSync(server.bundlePath, 'utf8').match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g)!.map((p) => new X509Certificate(p));
-  const client = new TestAgentClient(server.port, { roots, serverId: SERVER_ID });
-  try {
-    const { csr } = await newKeyAndCsr();
-    const result = await client.attest({ type: 'tpm', payload, csr }, respond);
-    return result.agent_id;
-  } finally {
-    client.close();
-  }
-}
 
 /** The attestation must be refused with PERMISSION_DENIED and a message matching `message`. */
 async function refused(attempt: Promise<unknown>, message: RegExp): Promise<void> {
