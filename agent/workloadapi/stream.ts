@@ -67,8 +67,11 @@ export class WriteBudget {
   }
 }
 
+/** What a stream needs of a grpc-js server call: server streams and bidi streams both have it. */
+export type WritableCall = Pick<ServerWritableStream<unknown, Buffer>, 'write' | 'end' | 'emit' | 'once' | 'cancelled'>;
+
 export class LatestWinsStream {
-  readonly #call: ServerWritableStream<unknown, Buffer>;
+  readonly #call: WritableCall;
   readonly #budget: WriteBudget;
   /** A message is granted or being written; the next waits in #pending. */
   #busy = false;
@@ -78,7 +81,7 @@ export class LatestWinsStream {
   #closed = false;
   readonly #onClose: (() => void)[] = [];
 
-  constructor(call: ServerWritableStream<unknown, Buffer>, budget: WriteBudget) {
+  constructor(call: WritableCall, budget: WriteBudget) {
     this.#call = call;
     this.#budget = budget;
     // The client went away (cancel, deadline, connection lost) or the server is shutting down.
