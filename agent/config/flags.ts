@@ -46,7 +46,7 @@ export const CONFIG_FLAGS: readonly FlagSpec[] = [
   { key: 'logLevel', flag: '--log-level', arg: 'LEVEL', help: `${LOG_LEVELS.join(', ')} (default: ${DEFAULT_LOG_LEVEL})` },
 ];
 
-export const FILE_ONLY_HINT = 'Only the config file sets workloadKeyType (ec-p256, ec-p384, rsa-2048) and workloadAttestors.';
+export const FILE_ONLY_HINT = 'Only the config file sets workloadKeyType (ec-p256, ec-p384, rsa-2048), workloadAttestors and sds (Envoy SDS names).';
 
 /** Names a flag-layer key path by its flag: `--server-address`. */
 export function flagLabel(path: KeyPath): string {

@@ -12,7 +12,8 @@ import { AgentConfigError, AgentConfigErrorCode } from './errors.js';
 import { flagLabel, type ConfigFlags } from './flags.js';
 import { keyName, problemsOf, type KeyPath } from './issues.js';
 import { fileSchema, type ConfigLayer } from './schema.js';
-import type { AgentConfig, Bootstrap } from './types.js';
+import type { AgentConfig, Bootstrap, SdsConfig } from './types.js';
+import { DEFAULT_SDS_SETTINGS, settingsProblems } from '../sds/settings.js';
 
 /** sun_path is 108 bytes on Linux, one of them the terminating NUL. */
 const MAX_SOCKET_PATH_BYTES = 107;
@@ -90,6 +91,8 @@ export function resolveConfig(sources: ConfigSources): AgentConfig {
   } else {
     problems.push('trustBundle: is required to trust the server: set trustBundle (--trust-bundle FILE) or insecureBootstrap (--insecure-bootstrap)');
   }
+  const sds: SdsConfig = { ...DEFAULT_SDS_SETTINGS, ...Object.fromEntries(Object.entries(c.sds ?? {}).filter(([, v]) => v !== undefined)) };
+  problems.push(...settingsProblems(sds));
   if (problems.length > 0 || c.trustDomain === undefined || bootstrap === undefined) {
     throw new AgentConfigError(AgentConfigErrorCode.invalid, problems);
   }
@@ -104,5 +107,6 @@ export function resolveConfig(sources: ConfigSources): AgentConfig {
     logLevel: c.logLevel ?? DEFAULT_LOG_LEVEL,
     workloadKeyType: c.workloadKeyType ?? DEFAULT_WORKLOAD_KEY_TYPE,
     workloadAttestors: unix === undefined ? {} : { unix: { ...unix } },
+    sds,
   };
 }

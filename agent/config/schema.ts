@@ -24,6 +24,14 @@ const unixAttestor = z.strictObject({
   workloadSizeLimit: integer.optional(),
 });
 
+/** SPIRE's agent `sds` block, camelCase; see agent/sds/settings.ts. */
+const sdsSection = z.strictObject({
+  defaultSvidName: z.string().optional(),
+  defaultBundleName: z.string().optional(),
+  defaultAllBundlesName: z.string().optional(),
+  disableSpiffeCertValidation: flag.optional(),
+});
+
 export const fileSchema = z.strictObject({
   trustDomain: trustDomain.optional(),
   serverAddress: hostPort.optional(),
@@ -35,6 +43,7 @@ export const fileSchema = z.strictObject({
   logLevel: oneOf(LOG_LEVELS).optional(),
   workloadKeyType: oneOf(WORKLOAD_KEY_TYPES).optional(),
   workloadAttestors: section(z.strictObject({ unix: attestor(unixAttestor) })),
+  sds: section(sdsSection),
 });
 
 /** One layer of config (the file, or the flags), parsed but not yet merged or defaulted. */

@@ -19,6 +19,14 @@ export interface WorkloadAttestorsConfig {
   unix?: UnixAttestorConfig;
 }
 
+/** Envoy SDS names and validator choice (agent/sds/settings.ts explains each). */
+export interface SdsConfig {
+  defaultSvidName: string;
+  defaultBundleName: string;
+  defaultAllBundlesName: string;
+  disableSpiffeCertValidation: boolean;
+}
+
 /** The agent's configuration after flags, file and defaults are merged: every value set, paths absolute. */
 export interface AgentConfig {
   trustDomain: TrustDomain;
@@ -31,4 +39,5 @@ export interface AgentConfig {
   logLevel: LogLevel;
   workloadKeyType: WorkloadKeyType;
   workloadAttestors: WorkloadAttestorsConfig;
+  sds: SdsConfig;
 }

@@ -6,17 +6,10 @@ import type { ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc
 import type { WorkloadAttestor } from '../../attestors/workload/workload-attestor.js';
 import type { WorkloadView } from '../cache/workload-view.js';
 import type { HandlerContext } from './context.js';
+import type { WorkloadApiLogger } from './logger.js';
 import type { PeerSyscalls } from './peer-credentials.js';
 
-export type LogFields = Readonly<Record<string, unknown>>;
-
-/** pino's call shape (fields first, then the message), so the agent passes its pino logger as is. */
-export interface WorkloadApiLogger {
-  debug(fields: LogFields, message: string): void;
-  info(fields: LogFields, message: string): void;
-  warn(fields: LogFields, message: string): void;
-  error(fields: LogFields, message: string): void;
-}
+export type { LogFields, WorkloadApiLogger } from './logger.js';
 
 export interface WorkloadApiDeps {
   view: WorkloadView;

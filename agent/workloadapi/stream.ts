@@ -12,7 +12,6 @@
  * grant is taken back after `holdMs` even if its write has not finished, so callers that stop
  * reading cannot hold the budget and stall everyone else.
  */
-import type { ServerWritableStream } from '@grpc/grpc-js';
 import type { RpcStatus } from './status.js';
 
 export class WriteBudget {
@@ -68,7 +67,13 @@ export class WriteBudget {
 }
 
 /** What a stream needs of a grpc-js server call: server streams and bidi streams both have it. */
-export type WritableCall = Pick<ServerWritableStream<unknown, Buffer>, 'write' | 'end' | 'emit' | 'once' | 'cancelled'>;
+export interface WritableCall {
+  readonly cancelled: boolean;
+  write(chunk: Buffer, cb: () => void): boolean;
+  end(): void;
+  emit(event: 'error', status: { code: number; details: string }): boolean;
+  once(event: 'cancelled', listener: () => void): unknown;
+}
 
 export class LatestWinsStream {
   readonly #call: WritableCall;
