@@ -149,8 +149,9 @@ class Waiter {
     while (!pred()) {
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`timed out waiting for ${what} (${state()})`);
+      // Woken by every event on the stream, and every 50 ms for conditions outside it.
       await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, left);
+        const t = setTimeout(resolve, Math.min(left, 50));
         this.#waiters.push(() => {
           clearTimeout(t);
           resolve();
