@@ -10,6 +10,7 @@ import { X509Certificate } from 'node:crypto';
 import { status } from '@grpc/grpc-js';
 import type { WorkloadAttestor } from '../../../attestors/workload/workload-attestor.js';
 import { DEFAULT_SDS_SETTINGS, sdsService, type SdsSettings } from '../../../agent/sds/index.js';
+import type { WorkloadApiDeps } from '../../../agent/workloadapi/index.js';
 import { EnvoySdsClient, SPIFFE_VALIDATOR_TYPE, type EnvoySecret, type SecretWatch } from '../../support/envoy-sds-client.js';
 import { FakeWorkloadView, TestAuthority } from '../../fakes/workload-view.js';
 import { pem } from '../agent/harness.js';
@@ -33,9 +34,16 @@ function trustDomains(s: EnvoySecret): { name: string; pem: string }[] | undefin
 
 const trustedCa = (s: EnvoySecret): string | undefined => s.validation_context?.trusted_ca?.inline_bytes?.toString();
 
-async function sdsHarness(o: { settings?: Partial<SdsSettings>; attestors?: WorkloadAttestor[]; view?: FakeWorkloadView } = {}): Promise<Harness> {
+async function sdsHarness(
+  o: { settings?: Partial<SdsSettings>; attestors?: WorkloadAttestor[]; view?: FakeWorkloadView; peerTracking?: WorkloadApiDeps['peerTracking'] } = {},
+): Promise<Harness> {
   const settings = { ...DEFAULT_SDS_SETTINGS, ...o.settings };
-  return startHarness({ services: [sdsService({ settings })], ...(o.attestors ? { attestors: o.attestors } : {}), ...(o.view ? { view: o.view } : {}) });
+  return startHarness({
+    services: [sdsService({ settings })],
+    ...(o.attestors ? { attestors: o.attestors } : {}),
+    ...(o.view ? { view: o.view } : {}),
+    ...(o.peerTracking ? { peerTracking: o.peerTracking } : {}),
+  });
 }
 
 describe('sds: Envoy SDS v3 on the agent socket', function () {
@@ -325,6 +333,27 @@ describe('sds: Envoy SDS v3 on the agent socket', function () {
       assert.deepEqual(d.responses[0]?.removed_resources, ['ALL']);
       d.cancel();
       await assert.rejects(sds.fetch(['ROOTCA']), { code: status.PERMISSION_DENIED, details: 'no identity issued' });
+    });
+
+    it('stops pushing to a connection whose process is no longer the one that connected', async () => {
+      // The start-time pin alone, with the kernel's answer under the test's control.
+      let startTime = '1000';
+      const view = new FakeWorkloadView(await testAuthority());
+      view.addIdentity(await view.authority.issue('/w', [ME], { entryId: 'e1' }));
+      const h2 = await sdsHarness({ view, peerTracking: { usePidfd: false, readStartTime: () => startTime } });
+      const sds2 = new EnvoySdsClient(h2.socketPath);
+      try {
+        const w = sds2.watch('default', 'certificate');
+        await w.ready();
+        startTime = '2000';
+        view.setIdentities([await view.authority.issue('/w', [ME], { entryId: 'e1' })]);
+        await w.ended();
+        assert.deepEqual([w.status?.code, w.status?.details], [status.UNAUTHENTICATED, 'could not verify existence of the original caller']);
+        assert.equal(w.responses.length, 1, 'the rotated SVID was not sent');
+      } finally {
+        sds2.close();
+        await h2.close();
+      }
     });
 
     it('gives an unattested caller nothing: every method ends with Unavailable "workload attestation failed"', async () => {
