@@ -230,10 +230,11 @@ export class SigilAgent {
       this.#bundleWatch.start();
       let socketPath: string | undefined;
       if (this.#serveApi) {
+        const apiLogger = this.#logger.child({ component: 'workloadapi' });
         const api = createWorkloadApi({
           view: this.#cache,
-          attestors: createBuiltinWorkloadAttestors(this.#config.workloadAttestors),
-          logger: this.#logger.child({ component: 'workloadapi' }),
+          attestors: createBuiltinWorkloadAttestors(this.#config.workloadAttestors, { logger: apiLogger }),
+          logger: apiLogger,
           trustDomain: this.#config.trustDomain.name,
           services: [sdsService({ settings: this.#config.sds })],
         });

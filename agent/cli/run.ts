@@ -22,11 +22,18 @@ export function runCommand(): Command {
   const cmd = new Command('run')
     .description('run the agent: attest the node, sync entries, serve the Workload API and Envoy SDS on its socket')
     .option('--config <FILE>', 'YAML config file (camelCase keys); flags override it');
-  for (const f of CONFIG_FLAGS) cmd.option(f.arg === undefined ? f.flag : `${f.flag} <${f.arg}>`, f.help);
+  for (const f of CONFIG_FLAGS) {
+    const spelling = f.arg === undefined ? f.flag : `${f.flag} <${f.arg}>`;
+    if (f.repeatable) cmd.option(spelling, f.help, (v: string, prev: string[] | undefined) => [...(prev ?? []), v]);
+    else cmd.option(spelling, f.help);
+  }
   return cmd
     .addHelpText(
       'after',
-      `\n${FILE_ONLY_HINT}\nOn SIGINT or SIGTERM the agent stops gracefully and exits 0; banned or unable to attest, it exits 1.`,
+      `\n${FILE_ONLY_HINT}\n\nExample, as a Kubernetes DaemonSet runs it (MY_NODE_NAME from the downward API):\n` +
+        '  sigil agent run --config /run/sigil/agent.yaml --workload-attestor unix --workload-attestor k8s \\\n' +
+        '    --kubelet-ca /var/run/secrets/kubernetes.io/serviceaccount/ca.crt\n' +
+        `\nOn SIGINT or SIGTERM the agent stops gracefully and exits 0; banned or unable to attest, it exits 1.`,
     )
     .action(async (opts: RunOptions) => run(opts));
 }

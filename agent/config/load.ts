@@ -6,13 +6,15 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { BUILTIN_WORKLOAD_ATTESTOR_TYPES, isBuiltinWorkloadAttestorType } from '../../attestors/workload/builtins.js';
+import { k8sConfigProblems } from '../../attestors/workload/k8s/config.js';
 import { messageOf } from '../../spiffe/errors.js';
 import { DEFAULT_DATA_DIR, DEFAULT_LOG_LEVEL, DEFAULT_SERVER_ADDRESS, DEFAULT_SOCKET_PATH, DEFAULT_WORKLOAD_KEY_TYPE } from './defaults.js';
 import { AgentConfigError, AgentConfigErrorCode } from './errors.js';
-import { flagLabel, type ConfigFlags } from './flags.js';
+import { CONFIG_FLAGS, flagLabel, type ConfigFlags } from './flags.js';
 import { keyName, problemsOf, type KeyPath } from './issues.js';
 import { fileSchema, type ConfigLayer } from './schema.js';
-import type { AgentConfig, Bootstrap, SdsConfig } from './types.js';
+import type { AgentConfig, Bootstrap, SdsConfig, WorkloadAttestorsConfig } from './types.js';
 import { DEFAULT_SDS_SETTINGS, settingsProblems } from '../sds/settings.js';
 
 /** sun_path is 108 bytes on Linux, one of them the terminating NUL. */
@@ -64,12 +66,12 @@ export function resolveConfig(sources: ConfigSources): AgentConfig {
   const cwd = sources.cwd ?? process.cwd();
   const problems: string[] = [];
   const file = parseLayer(sources.file ?? {}, fileLabel, problems);
-  const given = Object.fromEntries(Object.entries(sources.flags ?? {}).filter(([, v]) => v !== undefined));
-  const flags = parseLayer(given, flagLabel, problems);
+  const flags = parseLayer(flagLayerInput(sources.flags ?? {}, problems), flagLabel, problems);
   if (problems.length > 0) throw new AgentConfigError(AgentConfigErrorCode.invalid, problems);
 
-  // Flags only set top-level scalars, so a shallow merge is the whole of "flag over file".
-  const c: ConfigLayer = { ...file, ...flags };
+  // Flags set top-level scalars and the k8s attestor's settings: a shallow merge plus that one.
+  const c: ConfigLayer = { ...file, ...flags, workloadAttestors: file.workloadAttestors };
+  const workloadAttestors = mergeAttestors(file, flags, sources.flags?.workloadAttestor, problems);
   const where = (key: keyof ConfigFlags, flag: string): string => (sources.flags?.[key] !== undefined ? flag : key);
   if (c.trustDomain === undefined) problems.push('trustDomain: is required: set it in the config file or with --trust-domain');
   const abs = (p: string): string => resolve(cwd, p);
@@ -96,7 +98,6 @@ export function resolveConfig(sources: ConfigSources): AgentConfig {
   if (problems.length > 0 || c.trustDomain === undefined || bootstrap === undefined) {
     throw new AgentConfigError(AgentConfigErrorCode.invalid, problems);
   }
-  const unix = c.workloadAttestors === undefined ? {} : c.workloadAttestors.unix;
   return {
     trustDomain: c.trustDomain,
     serverAddress: c.serverAddress ?? { ...DEFAULT_SERVER_ADDRESS },
@@ -106,7 +107,67 @@ export function resolveConfig(sources: ConfigSources): AgentConfig {
     dataDir: abs(c.dataDir ?? DEFAULT_DATA_DIR),
     logLevel: c.logLevel ?? DEFAULT_LOG_LEVEL,
     workloadKeyType: c.workloadKeyType ?? DEFAULT_WORKLOAD_KEY_TYPE,
-    workloadAttestors: unix === undefined ? {} : { unix: { ...unix } },
+    workloadAttestors: resolveAttestorPaths(workloadAttestors, abs),
     sds,
   };
+}
+
+/**
+ * The flags as a config layer: each value at its key path (flags.ts), `--workload-attestor`'s names
+ * as empty attestor sections (an unknown name is reported here, with the names there are).
+ */
+function flagLayerInput(flags: ConfigFlags, problems: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const spec of CONFIG_FLAGS) {
+    const v = flags[spec.key];
+    if (v === undefined || spec.key === 'workloadAttestor') continue;
+    let at = out;
+    const path = spec.path ?? [spec.key];
+    for (const p of path.slice(0, -1)) at = (at[p] ??= {}) as Record<string, unknown>;
+    at[path[path.length - 1]!] = v;
+  }
+  for (const name of flags.workloadAttestor ?? []) {
+    if (!isBuiltinWorkloadAttestorType(name)) {
+      problems.push(`--workload-attestor: ${JSON.stringify(name)} is not a workload attestor; use one of ${BUILTIN_WORKLOAD_ATTESTOR_TYPES.join(', ')}`);
+    }
+  }
+  return out;
+}
+
+type Attestors = NonNullable<ConfigLayer['workloadAttestors']>;
+
+/**
+ * Which attestors run: those `--workload-attestor` names, else the file's, else unix alone. Each
+ * keeps its file settings, with the k8s flags over them; k8s flags for a k8s attestor that does
+ * not run are a mistake worth saying.
+ */
+function mergeAttestors(file: ConfigLayer, flags: ConfigLayer, names: readonly string[] | undefined, problems: string[]): Attestors {
+  const fromFile: Attestors = file.workloadAttestors ?? (names === undefined ? { unix: {} } : {});
+  const chosen: Attestors = {};
+  if (names === undefined) Object.assign(chosen, fromFile);
+  else for (const n of names) if (isBuiltinWorkloadAttestorType(n)) chosen[n] = { ...(fromFile[n] ?? {}) };
+  const k8sFlags = flags.workloadAttestors?.k8s;
+  if (k8sFlags !== undefined) {
+    if (chosen.k8s === undefined) {
+      const given = CONFIG_FLAGS.filter((f) => f.path?.[1] === 'k8s' && (k8sFlags as Record<string, unknown>)[f.path[2]!] !== undefined).map((f) => f.flag);
+      problems.push(`${given.join(', ')}: the k8s workload attestor is not enabled; add --workload-attestor k8s (and unix, to keep it) or workloadAttestors.k8s in the file`);
+    } else chosen.k8s = { ...chosen.k8s, ...k8sFlags };
+  }
+  if (chosen.k8s !== undefined) for (const p of k8sConfigProblems(chosen.k8s)) problems.push(`workloadAttestors.k8s: ${p}`);
+  return chosen;
+}
+
+/** Copies, with the k8s attestor's file paths made absolute like the agent's own. */
+function resolveAttestorPaths(a: Attestors, abs: (p: string) => string): WorkloadAttestorsConfig {
+  const out: WorkloadAttestorsConfig = {};
+  if (a.unix !== undefined) out.unix = { ...a.unix };
+  if (a.k8s !== undefined) {
+    const k = { ...a.k8s };
+    for (const key of ['kubeletCa', 'kubeletTokenFile', 'kubeletClientCert', 'kubeletClientKey'] as const) {
+      const v = k[key];
+      if (v !== undefined) k[key] = abs(v);
+    }
+    out.k8s = k;
+  }
+  return out;
 }

@@ -24,6 +24,20 @@ const unixAttestor = z.strictObject({
   workloadSizeLimit: integer.optional(),
 });
 
+/** The k8s attestor (attestors/workload/k8s/config.ts says what each key does and its default). */
+const k8sAttestor = z.strictObject({
+  kubeletUrl: path.optional(),
+  kubeletCa: path.optional(),
+  kubeletTokenFile: path.optional(),
+  kubeletClientCert: path.optional(),
+  kubeletClientKey: path.optional(),
+  skipKubeletVerification: flag.optional(),
+  nodeName: path.optional(),
+  podListCacheMs: integer.optional(),
+  retryTimeoutMs: integer.optional(),
+  retryIntervalMs: integer.optional(),
+});
+
 /** SPIRE's agent `sds` block, camelCase; see agent/sds/settings.ts. */
 const sdsSection = z.strictObject({
   defaultSvidName: z.string().optional(),
@@ -42,7 +56,7 @@ export const fileSchema = z.strictObject({
   dataDir: path.optional(),
   logLevel: oneOf(LOG_LEVELS).optional(),
   workloadKeyType: oneOf(WORKLOAD_KEY_TYPES).optional(),
-  workloadAttestors: section(z.strictObject({ unix: attestor(unixAttestor) })),
+  workloadAttestors: section(z.strictObject({ unix: attestor(unixAttestor), k8s: attestor(k8sAttestor) })),
   sds: section(sdsSection),
 });
 

@@ -1,8 +1,10 @@
+import type { K8sAttestorConfig } from '../../attestors/workload/k8s/config.js';
 import type { TrustDomain } from '../../spiffe/spiffeid/index.js';
 import type { LogLevel } from '../logger.js';
 import type { HostPort, WorkloadKeyType } from './values.js';
 
 export type { HostPort, WorkloadKeyType } from './values.js';
+export type { K8sAttestorConfig };
 
 /** How the agent trusts the server before it has a bundle of its own. */
 export type Bootstrap =
@@ -17,6 +19,7 @@ export interface UnixAttestorConfig {
 
 export interface WorkloadAttestorsConfig {
   unix?: UnixAttestorConfig;
+  k8s?: K8sAttestorConfig;
 }
 
 /** Envoy SDS names and validator choice (agent/sds/settings.ts explains each). */

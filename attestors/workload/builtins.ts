@@ -7,8 +7,9 @@
  */
 
 export const UNIX = 'unix';
+export const K8S = 'k8s';
 
-export const BUILTIN_WORKLOAD_ATTESTOR_TYPES = [UNIX] as const;
+export const BUILTIN_WORKLOAD_ATTESTOR_TYPES = [UNIX, K8S] as const;
 
 export type BuiltinWorkloadAttestorType = (typeof BUILTIN_WORKLOAD_ATTESTOR_TYPES)[number];
 

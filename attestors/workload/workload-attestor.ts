@@ -39,6 +39,10 @@ export const WorkloadAttestorErrorCode = {
   unavailable: 'SIGIL_WORKLOADATTESTOR_UNAVAILABLE',
   /** The process is outside what the attestor is configured to look at (binary over the size limit). */
   refused: 'SIGIL_WORKLOADATTESTOR_REFUSED',
+  /** What the kernel reports about the process names more than one container or pod: trust none. */
+  ambiguous: 'SIGIL_WORKLOADATTESTOR_AMBIGUOUS',
+  /** The process's container was not found where the attestor looks for it within its wait (kubelet lag). */
+  notFound: 'SIGIL_WORKLOADATTESTOR_NOT_FOUND',
 } as const;
 
 export type WorkloadAttestorErrorCode = (typeof WorkloadAttestorErrorCode)[keyof typeof WorkloadAttestorErrorCode];
@@ -46,6 +50,8 @@ export type WorkloadAttestorErrorCode = (typeof WorkloadAttestorErrorCode)[keyof
 const STATUS: Readonly<Record<WorkloadAttestorErrorCode, StatusCode>> = {
   SIGIL_WORKLOADATTESTOR_UNAVAILABLE: Status.UNAVAILABLE,
   SIGIL_WORKLOADATTESTOR_REFUSED: Status.PERMISSION_DENIED,
+  SIGIL_WORKLOADATTESTOR_AMBIGUOUS: Status.FAILED_PRECONDITION,
+  SIGIL_WORKLOADATTESTOR_NOT_FOUND: Status.DEADLINE_EXCEEDED,
 };
 
 /** Messages read `workloadattestor(<type>): <what went wrong>`, as SPIRE's plugin facade prefixes them. */

@@ -1,16 +1,9 @@
 import assert from 'node:assert/strict';
-import { AgentConfigError, parseYamlConfig, resolveConfig, type ConfigSources } from '../../../agent/config/index.js';
+import { parseYamlConfig, resolveConfig } from '../../../agent/config/index.js';
 import { DEFAULT_AGENT_SOCKET_PATH } from '../../../spiffe/workloadapi/constants.js';
+import { configProblems } from '../../support/agent-config.js';
 
-const problems = (sources: ConfigSources): readonly string[] => {
-  try {
-    resolveConfig(sources);
-  } catch (err) {
-    if (err instanceof AgentConfigError) return err.problems;
-    throw err;
-  }
-  assert.fail('expected a config error');
-};
+const problems = configProblems;
 
 describe('agent config', () => {
   const base = { trustDomain: 'example.org', insecureBootstrap: true };

@@ -51,12 +51,13 @@ describe('attestors/workload/unix', () => {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('names its type from builtins, and the agent builds it from configuration', () => {
-    assert.deepEqual([...BUILTIN_WORKLOAD_ATTESTOR_TYPES], ['unix']);
+    assert.deepEqual([...BUILTIN_WORKLOAD_ATTESTOR_TYPES], ['unix', 'k8s']);
     assert.equal(isBuiltinWorkloadAttestorType('unix'), true);
-    assert.equal(isBuiltinWorkloadAttestorType('k8s'), false);
+    assert.equal(isBuiltinWorkloadAttestorType('docker'), false);
     assert.equal(new UnixWorkloadAttestor().type, UNIX);
     assert.deepEqual(createBuiltinWorkloadAttestors({ unix: {} }).map((a) => a.type), ['unix']);
     assert.deepEqual(createBuiltinWorkloadAttestors({}), []);
+    assert.deepEqual(createBuiltinWorkloadAttestors({ unix: {}, k8s: { kubeletUrl: 'http://127.0.0.1:10255' } }).map((a) => a.type), ['unix', 'k8s']);
   });
 
   it('emits the effective uid and gid, their names, and each supplementary group with its name', async () => {
