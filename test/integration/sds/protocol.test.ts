@@ -7,11 +7,11 @@
  */
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { status } from '@grpc/grpc-js';
+import { status, type ClientDuplexStream, type StatusObject } from '@grpc/grpc-js';
 import type { WorkloadAttestor } from '../../../attestors/workload/workload-attestor.js';
 import { DEFAULT_SDS_SETTINGS, sdsService, type SdsSettings } from '../../../agent/sds/index.js';
 import type { WorkloadApiDeps } from '../../../agent/workloadapi/index.js';
-import { EnvoySdsClient, SPIFFE_VALIDATOR_TYPE, type EnvoySecret, type SecretWatch } from '../../support/envoy-sds-client.js';
+import { EnvoySdsClient, envoySdsMethods, SPIFFE_VALIDATOR_TYPE, type EnvoySecret, type SecretWatch } from '../../support/envoy-sds-client.js';
 import { FakeWorkloadView, TestAuthority } from '../../fakes/workload-view.js';
 import { pem } from '../agent/harness.js';
 import { startHarness, testAuthority, type Harness } from '../workloadapi/harness.js';
@@ -333,6 +333,18 @@ describe('sds: Envoy SDS v3 on the agent socket', function () {
       assert.deepEqual(d.responses[0]?.removed_resources, ['ALL']);
       d.cancel();
       await assert.rejects(sds.fetch(['ROOTCA']), { code: status.PERMISSION_DENIED, details: 'no identity issued' });
+    });
+
+    it('ends a stream that sends bytes no DiscoveryRequest decodes from, and keeps serving', async () => {
+      h.view.addIdentity(await h.authority.issue('/w', [ME]));
+      const m = envoySdsMethods()['StreamSecrets']!;
+      const raw = sds.client.makeBidiStreamRequest(m.path, (b: Buffer) => b, (b: Buffer) => b) as ClientDuplexStream<Buffer, Buffer>;
+      const ended = new Promise<StatusObject>((resolve) => raw.on('status', resolve));
+      raw.on('error', () => undefined);
+      // A tag byte with no field number after it: protobufjs refuses it (index out of range).
+      raw.write(Buffer.from([0xff, 0xff]));
+      assert.notEqual((await ended).code, status.OK);
+      assert.equal(leafId(await watch('default', 'certificate').ready()), 'spiffe://example.org/w');
     });
 
     it('stops pushing to a connection whose process is no longer the one that connected', async () => {
