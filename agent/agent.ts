@@ -1,7 +1,7 @@
 /**
  * The agent process: identity (attest or reuse the stored SVID, renew) → entry sync and bundle
  * watch (pushed streams) → minter (workload keys, batched CSRs, rotation) → identity cache → the
- * Workload API on the Unix socket. Started in that order, stopped in the reverse one.
+ * Workload API and Envoy SDS on the Unix socket. Started in that order, stopped in the reverse one.
  *
  * Everything the server sends flows one way: sync → cache (entries) → minter → cache (SVIDs) →
  * snapshots to open streams. Refusals from any call go to the identity, which attests again or
@@ -23,6 +23,7 @@ import { silentLogger, type Logger } from './logger.js';
 import { SvidMinter } from './svid/minter.js';
 import { BundleWatch } from './sync/bundle-watch.js';
 import { EntrySync } from './sync/entry-sync.js';
+import { sdsService } from './sds/index.js';
 import { createBuiltinWorkloadAttestors, createWorkloadApi, type WorkloadApi } from './workloadapi/index.js';
 
 /** Knobs the process need not set; tests shorten or measure with them. */
@@ -235,6 +236,7 @@ export class SigilAgent {
           attestors: createBuiltinWorkloadAttestors(this.#config.workloadAttestors, { logger: apiLogger }),
           logger: apiLogger,
           trustDomain: this.#config.trustDomain.name,
+          services: [sdsService({ settings: this.#config.sds })],
         });
         await api.start(this.#config.socketPath);
         this.#workloadApi = api;

@@ -20,12 +20,17 @@ export const PROTO_DIR = ((): string => {
 
 const cache = new Map<string, PackageDefinition>();
 
-/** A package definition for a proto file under proto/ (e.g. "sigil/agent/v1/agent.proto"). */
-export function loadProto(file: string): PackageDefinition {
-  let def = cache.get(file);
+/**
+ * A package definition for proto files under proto/ (e.g. "sigil/agent/v1/agent.proto"). Several
+ * files load into one root, which an Any needs: a message packed as `{ '@type': url, ...fields }` is
+ * encoded only when its type is in the same root as the message holding the Any.
+ */
+export function loadProto(file: string | readonly string[]): PackageDefinition {
+  const key = typeof file === 'string' ? file : file.join('\0');
+  let def = cache.get(key);
   if (def === undefined) {
     // google/protobuf/*.proto come from definitions bundled in protobufjs, so only proto/ is needed.
-    def = loadSync(file, {
+    def = loadSync(typeof file === 'string' ? file : [...file], {
       keepCase: true,
       longs: String,
       enums: String,
@@ -33,7 +38,7 @@ export function loadProto(file: string): PackageDefinition {
       oneofs: true,
       includeDirs: [PROTO_DIR],
     });
-    cache.set(file, def);
+    cache.set(key, def);
   }
   return def;
 }

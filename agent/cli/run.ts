@@ -20,7 +20,7 @@ interface RunOptions extends ConfigFlags {
 
 export function runCommand(): Command {
   const cmd = new Command('run')
-    .description('run the agent: attest the node, sync entries, serve the Workload API')
+    .description('run the agent: attest the node, sync entries, serve the Workload API and Envoy SDS on its socket')
     .option('--config <FILE>', 'YAML config file (camelCase keys); flags override it');
   for (const f of CONFIG_FLAGS) {
     const spelling = f.arg === undefined ? f.flag : `${f.flag} <${f.arg}>`;

@@ -98,7 +98,7 @@ export const CONFIG_FLAGS: readonly FlagSpec[] = [
 
 export const FILE_ONLY_HINT =
   'Only the config file sets workloadKeyType (ec-p256, ec-p384, rsa-2048), the unix attestor\'s settings, the k8s attestor\'s podListCacheMs, retryTimeoutMs and retryIntervalMs,\n' +
-  'and nodeAttestor.pcrs, nodeAttestor.pcrBank and nodeAttestor.ekAlgorithm (rsa, ecc).';
+  'nodeAttestor.pcrs, nodeAttestor.pcrBank and nodeAttestor.ekAlgorithm (rsa, ecc), and sds (Envoy SDS names).';
 
 /** Names a flag-layer key path by its flag: `--server-address`, `--kubelet-url`. */
 export function flagLabel(path: KeyPath): string {

@@ -16,7 +16,8 @@ import { AgentConfigError, AgentConfigErrorCode } from './errors.js';
 import { CONFIG_FLAGS, flagLabel, type ConfigFlags } from './flags.js';
 import { keyName, problemsOf, type KeyPath } from './issues.js';
 import { fileSchema, type ConfigLayer } from './schema.js';
-import type { AgentConfig, Bootstrap, TpmNodeAttestorConfig, WorkloadAttestorsConfig } from './types.js';
+import type { AgentConfig, Bootstrap, SdsConfig, TpmNodeAttestorConfig, WorkloadAttestorsConfig } from './types.js';
+import { DEFAULT_SDS_SETTINGS, settingsProblems } from '../sds/settings.js';
 
 /** sun_path is 108 bytes on Linux, one of them the terminating NUL. */
 const MAX_SOCKET_PATH_BYTES = 107;
@@ -95,6 +96,8 @@ export function resolveConfig(sources: ConfigSources): AgentConfig {
     problems.push('trustBundle: is required to trust the server: set trustBundle (--trust-bundle FILE) or insecureBootstrap (--insecure-bootstrap)');
   }
   const tpm = tpmOf(c, where, problems);
+  const sds: SdsConfig = { ...DEFAULT_SDS_SETTINGS, ...Object.fromEntries(Object.entries(c.sds ?? {}).filter(([, v]) => v !== undefined)) };
+  problems.push(...settingsProblems(sds));
   if (problems.length > 0 || c.trustDomain === undefined || bootstrap === undefined) {
     throw new AgentConfigError(AgentConfigErrorCode.invalid, problems);
   }
@@ -109,6 +112,7 @@ export function resolveConfig(sources: ConfigSources): AgentConfig {
     workloadKeyType: c.workloadKeyType ?? DEFAULT_WORKLOAD_KEY_TYPE,
     workloadAttestors: resolveAttestorPaths(workloadAttestors, abs),
     tpm,
+    sds,
   };
 }
 

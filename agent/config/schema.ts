@@ -54,6 +54,14 @@ const nodeAttestor = z.strictObject({
   ekAlgorithm: oneOf(EK_ALGORITHMS).optional(),
 });
 
+/** SPIRE's agent `sds` block, camelCase; see agent/sds/settings.ts. */
+const sdsSection = z.strictObject({
+  defaultSvidName: z.string().optional(),
+  defaultBundleName: z.string().optional(),
+  defaultAllBundlesName: z.string().optional(),
+  disableSpiffeCertValidation: flag.optional(),
+});
+
 export const fileSchema = z.strictObject({
   trustDomain: trustDomain.optional(),
   serverAddress: hostPort.optional(),
@@ -66,6 +74,7 @@ export const fileSchema = z.strictObject({
   workloadKeyType: oneOf(WORKLOAD_KEY_TYPES).optional(),
   workloadAttestors: section(z.strictObject({ unix: attestor(unixAttestor), k8s: attestor(k8sAttestor) })),
   nodeAttestor: section(nodeAttestor),
+  sds: section(sdsSection),
 });
 
 /** One layer of config (the file, or the flags), parsed but not yet merged or defaulted. */

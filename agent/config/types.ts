@@ -22,6 +22,14 @@ export interface WorkloadAttestorsConfig {
   k8s?: K8sAttestorConfig;
 }
 
+/** Envoy SDS names and validator choice (agent/sds/settings.ts explains each). */
+export interface SdsConfig {
+  defaultSvidName: string;
+  defaultBundleName: string;
+  defaultAllBundlesName: string;
+  disableSpiffeCertValidation: boolean;
+}
+
 /** The agent's configuration after flags, file and defaults are merged: every value set, paths absolute. */
 export interface AgentConfig {
   trustDomain: TrustDomain;
@@ -34,6 +42,7 @@ export interface AgentConfig {
   logLevel: LogLevel;
   workloadKeyType: WorkloadKeyType;
   workloadAttestors: WorkloadAttestorsConfig;
+  sds: SdsConfig;
   /** Set when nodeAttestor.type is tpm. */
   tpm: TpmNodeAttestorConfig | undefined;
 }

@@ -7,7 +7,7 @@ import { status, type Metadata } from '@grpc/grpc-js';
 import type { Selector, WorkloadAttestor } from '../../attestors/workload/workload-attestor.js';
 import { messageOf } from '../../spiffe/errors.js';
 import { WORKLOAD_API_HEADER, WORKLOAD_API_HEADER_VALUE } from '../../spiffe/workloadapi/index.js';
-import type { WorkloadApiLogger } from './deps.js';
+import type { WorkloadApiLogger } from './logger.js';
 import type { PeerTracker, TrackedPeer } from './peer-tracker.js';
 import { Refusal, RpcError } from './status.js';
 

@@ -13,7 +13,7 @@ import { fromJSON } from '@grpc/proto-loader';
 import { messageOf } from '../../spiffe/errors.js';
 import { WORKLOAD_API_SERVICE } from '../../spiffe/workloadapi/index.js';
 import type { WorkloadView } from '../cache/workload-view.js';
-import type { WorkloadApiLogger } from './deps.js';
+import type { WorkloadApiLogger } from './logger.js';
 
 export const HEALTH_SERVICE = 'grpc.health.v1.Health';
 export const LIVENESS_SERVICE = 'liveness';

@@ -6,7 +6,8 @@
 import type { WorkloadApiDeps } from './deps.js';
 import { WorkloadApiServer } from './server.js';
 
-export type { WorkloadApiDeps, WorkloadApiLogger } from './deps.js';
+export type { SocketService, WorkloadApiDeps, WorkloadApiLogger } from './deps.js';
+export type { HandlerContext } from './context.js';
 export { createBuiltinWorkloadAttestors, type WorkloadAttestorsConfig } from './attestors.js';
 export { WorkloadApiServer } from './server.js';
 export { WorkloadSocketError } from './socket-path.js';

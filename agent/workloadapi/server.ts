@@ -3,7 +3,8 @@
  * (peer-tracker.ts) before handing each connection to grpc-js through a connection injector, so
  * every call's handler can find its caller's process by `call.getPeer()`. grpc-js offers no other
  * way: on a Unix socket its own listener gives handlers neither a peer address nor credentials.
- * The same socket serves grpc.health.v1 for `sigil agent healthcheck`.
+ * The same socket serves grpc.health.v1 for `sigil agent healthcheck`, and whatever further services
+ * the agent passes (Envoy SDS, agent/sds/).
  */
 import { Server, ServerCredentials, type ConnectionInjector } from '@grpc/grpc-js';
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
@@ -80,6 +81,7 @@ export class WorkloadApiServer {
       const grpc = new Server();
       grpc.addService(workloadServiceDefinition(), workloadServiceHandlers(this.#ctx));
       grpc.addService(healthServiceDefinition(), { Check: healthCheck(this.#deps.view, this.#deps.logger) });
+      for (const s of this.#deps.services ?? []) grpc.addService(s.definition, s.handlers(this.#ctx));
       const injector = grpc.createConnectionInjector(ServerCredentials.createInsecure());
       const sockets = new Set<Socket>();
       const net = createServer((sock) => this.#accept(sock, injector, sockets));

@@ -8,7 +8,7 @@ import { chmodSync, lstatSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, isAbsolute } from 'node:path';
 import { SigilError, messageOf } from '../../spiffe/errors.js';
-import type { WorkloadApiLogger } from './deps.js';
+import type { WorkloadApiLogger } from './logger.js';
 
 // sockaddr_un.sun_path is 108 bytes on Linux, one of them the terminating NUL.
 const MAX_SOCKET_PATH_BYTES = 107;

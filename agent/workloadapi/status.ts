@@ -4,7 +4,7 @@
  */
 import { status, type StatusObject } from '@grpc/grpc-js';
 import { SigilError, messageOf } from '../../spiffe/errors.js';
-import type { WorkloadApiLogger } from './deps.js';
+import type { WorkloadApiLogger } from './logger.js';
 
 export type RpcStatus = Pick<StatusObject, 'code' | 'details'>;
 

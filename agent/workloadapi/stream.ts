@@ -12,7 +12,6 @@
  * grant is taken back after `holdMs` even if its write has not finished, so callers that stop
  * reading cannot hold the budget and stall everyone else.
  */
-import type { ServerWritableStream } from '@grpc/grpc-js';
 import type { RpcStatus } from './status.js';
 
 export class WriteBudget {
@@ -67,8 +66,17 @@ export class WriteBudget {
   }
 }
 
+/** What a stream needs of a grpc-js server call: server streams and bidi streams both have it. */
+export interface WritableCall {
+  readonly cancelled: boolean;
+  write(chunk: Buffer, cb: () => void): boolean;
+  end(): void;
+  emit(event: 'error', status: { code: number; details: string }): boolean;
+  once(event: 'cancelled', listener: () => void): unknown;
+}
+
 export class LatestWinsStream {
-  readonly #call: ServerWritableStream<unknown, Buffer>;
+  readonly #call: WritableCall;
   readonly #budget: WriteBudget;
   /** A message is granted or being written; the next waits in #pending. */
   #busy = false;
@@ -78,7 +86,7 @@ export class LatestWinsStream {
   #closed = false;
   readonly #onClose: (() => void)[] = [];
 
-  constructor(call: ServerWritableStream<unknown, Buffer>, budget: WriteBudget) {
+  constructor(call: WritableCall, budget: WriteBudget) {
     this.#call = call;
     this.#budget = budget;
     // The client went away (cancel, deadline, connection lost) or the server is shutting down.

@@ -175,13 +175,18 @@ export interface InProcessAgent {
   agent: SigilAgent;
   logger: RecordingLogger;
   dataDir: string;
+  /** Where the agent serves the Workload API and SDS, when started with `serve`. */
+  socketPath: string | undefined;
 }
 
 /** Per test: temp dirs, servers and agents, all stopped and removed afterwards. */
 export function useFixtures(): {
   tmp(): string;
   server(o?: ServerOptions): Promise<ServerFixture>;
-  agent(server: ServerFixture, o?: { token?: string; dataDir?: string; tuning?: AgentTuning; flags?: AgentFlags }): Promise<InProcessAgent>;
+  agent(
+    server: ServerFixture,
+    o?: { token?: string; dataDir?: string; tuning?: AgentTuning; flags?: AgentFlags; file?: Record<string, unknown>; serve?: boolean },
+  ): Promise<InProcessAgent>;
   process(args: readonly string[]): AgentProcess;
 } {
   let dirs: string[] = [];
@@ -221,6 +226,7 @@ export function useFixtures(): {
       const dir = tmp();
       const dataDir = o.dataDir ?? join(dir, 'data');
       const config = resolveAgentConfig({
+        file: o.file,
         flags: {
           trustDomain: TD,
           serverAddress: server.address,
@@ -232,10 +238,10 @@ export function useFixtures(): {
         },
       });
       const logger = new RecordingLogger();
-      const agent = new SigilAgent({ config, logger, serveWorkloadApi: false, tuning: { startupRetryMs: 5000, ...o.tuning } });
+      const agent = new SigilAgent({ config, logger, serveWorkloadApi: o.serve ?? false, tuning: { startupRetryMs: 5000, ...o.tuning } });
       agents.push(agent);
-      await agent.start();
-      return { agent, logger, dataDir };
+      const { socketPath } = await agent.start();
+      return { agent, logger, dataDir, socketPath };
     },
     process(args) {
       const p = new AgentProcess(args);

@@ -49,7 +49,13 @@ export function testAuthority(): Promise<TestAuthority> {
 }
 
 export async function startHarness(
-  opts: { attestors?: WorkloadAttestor[]; peerTracking?: WorkloadApiDeps['peerTracking']; view?: FakeWorkloadView } = {},
+  opts: {
+    attestors?: WorkloadAttestor[];
+    peerTracking?: WorkloadApiDeps['peerTracking'];
+    view?: FakeWorkloadView;
+    /** Further services on the socket (Envoy SDS). */
+    services?: WorkloadApiDeps['services'];
+  } = {},
 ): Promise<Harness> {
   const dir = mkdtempSync('/tmp/sigil-wl-');
   chmodSync(dir, 0o755);
@@ -63,6 +69,7 @@ export async function startHarness(
     logger,
     trustDomain: 'example.org',
     ...(opts.peerTracking !== undefined ? { peerTracking: opts.peerTracking } : {}),
+    ...(opts.services !== undefined ? { services: opts.services } : {}),
   });
   await server.start(socketPath);
   return {
