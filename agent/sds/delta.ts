@@ -96,3 +96,21 @@ export class DeltaStream {
     });
   }
 }
+
+/**
+ * One response carrying what `unwritten` and then `next` said, for a stream that could not write
+ * `unwritten` before `next` came: the newer word on a name wins, and the nonce is `next`'s.
+ */
+export function foldDelta(unwritten: DeltaDiscoveryResponseMsg, next: DeltaDiscoveryResponseMsg): DeltaDiscoveryResponseMsg {
+  const resources = new Map(unwritten.resources.map((r) => [r.name, r]));
+  const removed = new Set(unwritten.removed_resources);
+  for (const name of next.removed_resources) {
+    resources.delete(name);
+    removed.add(name);
+  }
+  for (const r of next.resources) {
+    removed.delete(r.name);
+    resources.set(r.name, r);
+  }
+  return { ...next, resources: [...resources.values()], removed_resources: [...removed] };
+}

@@ -4,11 +4,14 @@
  */
 import assert from 'node:assert/strict';
 import type { IdentitySnapshot } from '../../../../agent/cache/workload-view.js';
-import { DeltaStream } from '../../../../agent/sds/delta.js';
+import { EventEmitter } from 'node:events';
+import { DeltaStream, foldDelta } from '../../../../agent/sds/delta.js';
 import type { DeltaDiscoveryRequestMsg, DeltaDiscoveryResponseMsg, DiscoveryRequestMsg, DiscoveryResponseMsg } from '../../../../agent/sds/messages.js';
 import type { StreamContext } from '../../../../agent/sds/protocol.js';
 import { DEFAULT_SDS_SETTINGS } from '../../../../agent/sds/settings.js';
 import { SotwStream } from '../../../../agent/sds/sotw.js';
+import { responseSender } from '../../../../agent/sds/stream.js';
+import { LatestWinsStream, WriteBudget, type WritableCall } from '../../../../agent/workloadapi/stream.js';
 import { RpcError } from '../../../../agent/workloadapi/status.js';
 import { TestAuthority } from '../../../fakes/workload-view.js';
 import { RecordingLogger } from '../../../integration/workloadapi/harness.js';
@@ -115,6 +118,38 @@ describe('agent/sds: stream state machines', () => {
       assert.equal(sent.length, 2, 'rotation of an unsubscribed name is not pushed');
       m.onRequest(dreq({ resource_names_subscribe: ['ROOTCA'] }));
       assert.deepEqual(sent[2]?.resources.map((r) => r.name), ['ROOTCA'], 'a re-subscription is answered even when unchanged');
+    });
+
+    it('never loses a response a slow client had not been written yet: it folds into the next', () => {
+      // A call whose writes finish only when told, as a socket that is not drained yet.
+      const call = Object.assign(new EventEmitter(), {
+        cancelled: false,
+        written: [] as Buffer[],
+        done: [] as (() => void)[],
+        write(chunk: Buffer, cb: () => void): boolean {
+          this.written.push(chunk);
+          this.done.push(cb);
+          return true;
+        },
+        end(): void {},
+      });
+      const stream = new LatestWinsStream(call as unknown as WritableCall, new WriteBudget(1 << 30, 60_000));
+      const encode = (r: DeltaDiscoveryResponseMsg): Buffer => Buffer.from(JSON.stringify([r.nonce, r.resources.map((x) => x.name), r.removed_resources]));
+      const m = new DeltaStream(ctx(), responseSender(stream, encode, foldDelta));
+      m.onSnapshot(s1);
+      m.onRequest(dreq({ resource_names_subscribe: ['default'] }));
+      m.onRequest(dreq({ resource_names_subscribe: ['ROOTCA', 'spiffe://example.org/gone'] }));
+      m.onRequest(dreq({ resource_names_subscribe: ['spiffe://example.org'] }));
+      m.onRequest(dreq({ resource_names_subscribe: ['spiffe://example.org/gone'] }));
+      assert.equal(call.written.length, 1, 'the first is being written; the rest wait');
+      for (const cb of call.done.splice(0)) cb();
+      assert.deepEqual(call.written.map((b) => JSON.parse(String(b)) as unknown), [
+        ['n1', ['default'], []],
+        ['n4', ['ROOTCA', 'spiffe://example.org'], ['spiffe://example.org/gone']],
+      ]);
+      for (const cb of call.done.splice(0)) cb();
+      m.onSnapshot(s2);
+      assert.deepEqual(JSON.parse(String(call.written[2])), ['n5', ['default'], []], 'once written, a response is not folded again');
     });
   });
 });
