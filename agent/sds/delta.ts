@@ -15,7 +15,7 @@ import type { IdentitySnapshot } from '../cache/workload-view.js';
 import type { DeltaDiscoveryRequestMsg, DeltaDiscoveryResponseMsg, NodeMsg, ResourceMsg } from './messages.js';
 import { SECRET_TYPE_URL } from './messages.js';
 import { useSpiffeValidator } from './node.js';
-import { CONTROL_PLANE, checkTypeUrl, isNack, keepNode, logNack, MissingNames, randomNonce, type StreamContext } from './protocol.js';
+import { CONTROL_PLANE, checkNameCount, checkTypeUrl, isNack, keepNode, logNack, MissingNames, randomNonce, type StreamContext } from './protocol.js';
 import { secretsFor } from './secrets.js';
 
 /** The version recorded for a name the client was told does not exist. */
@@ -62,6 +62,7 @@ export class DeltaStream {
       if (has !== undefined && has !== '') this.#held.set(name, has);
       else this.#held.delete(name);
     }
+    checkNameCount(this.#subscribed.size);
     this.#respond();
   }
 
@@ -77,7 +78,6 @@ export class DeltaStream {
     const { found, missing } = secretsFor([...this.#subscribed], snap, this.#ctx.settings, validator);
     const resources: ResourceMsg[] = [];
     for (const f of found) {
-      this.#missing.served(f.name);
       if (this.#held.get(f.name) === f.version) continue;
       this.#held.set(f.name, f.version);
       resources.push({ name: f.name, version: f.version, resource: f.secret });

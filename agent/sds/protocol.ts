@@ -43,24 +43,35 @@ export function logNack(ctx: StreamContext, detail: StatusMsg, extra: Readonly<R
   );
 }
 
-/** Logs each missing name once per stream. */
+/**
+ * Logs each missing name once while it stays missing. Only the names missing now are remembered,
+ * so a client cycling through names it cannot have does not grow the stream's memory.
+ */
 export class MissingNames {
-  readonly #reported = new Set<string>();
+  #reported = new Set<string>();
   constructor(readonly ctx: StreamContext) {}
 
+  /** `names`: every name of the subscription that is missing now. */
   report(names: readonly string[]): void {
     const fresh = names.filter((n) => !this.#reported.has(n));
+    this.#reported = new Set(names);
     if (fresh.length === 0) return;
-    for (const n of fresh) this.#reported.add(n);
     this.ctx.logger.warn(
       { ...this.ctx.fields, names: fresh },
       'sds: the caller holds no secret by these names (no matching entry, or not synced yet); they are sent as soon as it does',
     );
   }
+}
 
-  /** A name that has been served may be reported again if it goes away later. */
-  served(name: string): void {
-    this.#reported.delete(name);
+/**
+ * Names one stream or fetch may ask for. Envoy asks for one per stream; the cap keeps a client
+ * from making the agent hold and resolve an unbounded set (Delta subscriptions accumulate).
+ */
+export const MAX_NAMES = 1024;
+
+export function checkNameCount(count: number): void {
+  if (count > MAX_NAMES) {
+    throw new RpcError(status.RESOURCE_EXHAUSTED, `${count} resource names asked for; at most ${MAX_NAMES} are served per stream or fetch (Envoy asks for one per stream)`);
   }
 }
 

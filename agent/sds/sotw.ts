@@ -18,7 +18,7 @@ import type { DiscoveryRequestMsg, DiscoveryResponseMsg, NodeMsg } from './messa
 import { SECRET_TYPE_URL } from './messages.js';
 import { wildcardNames } from './names.js';
 import { useSpiffeValidator } from './node.js';
-import { CONTROL_PLANE, checkTypeUrl, isNack, keepNode, logNack, MissingNames, randomNonce, type StreamContext } from './protocol.js';
+import { CONTROL_PLANE, checkNameCount, checkTypeUrl, isNack, keepNode, logNack, MissingNames, randomNonce, type StreamContext } from './protocol.js';
 import { secretsFor } from './secrets.js';
 
 export class SotwStream {
@@ -71,6 +71,7 @@ export class SotwStream {
 
   #subscription(requested: readonly string[]): readonly string[] | 'wildcard' {
     const names = [...new Set(requested.filter((n) => n !== ''))];
+    checkNameCount(names.length);
     if (names.length > 0) this.#everNamed = true;
     return names.length === 0 && !this.#everNamed ? 'wildcard' : names;
   }
@@ -82,7 +83,6 @@ export class SotwStream {
     const validator = useSpiffeValidator(this.#node, this.#ctx.settings.disableSpiffeCertValidation);
     const { found, missing } = secretsFor(names, snap, this.#ctx.settings, validator);
     this.#missing.report(missing);
-    for (const f of found) this.#missing.served(f.name);
     const content = found.map((f) => `${f.name}\0${f.version}`).join('\0');
     // Nothing to give, and nothing given before: wait (Envoy's initial_fetch_timeout bounds its wait).
     if (found.length === 0 && (this.#lastContent === undefined || this.#lastContent === '')) return;

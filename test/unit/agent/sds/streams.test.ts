@@ -7,7 +7,7 @@ import type { IdentitySnapshot } from '../../../../agent/cache/workload-view.js'
 import { EventEmitter } from 'node:events';
 import { DeltaStream, foldDelta } from '../../../../agent/sds/delta.js';
 import type { DeltaDiscoveryRequestMsg, DeltaDiscoveryResponseMsg, DiscoveryRequestMsg, DiscoveryResponseMsg } from '../../../../agent/sds/messages.js';
-import type { StreamContext } from '../../../../agent/sds/protocol.js';
+import { MAX_NAMES, type StreamContext } from '../../../../agent/sds/protocol.js';
 import { DEFAULT_SDS_SETTINGS } from '../../../../agent/sds/settings.js';
 import { SotwStream } from '../../../../agent/sds/sotw.js';
 import { responseSender } from '../../../../agent/sds/stream.js';
@@ -97,6 +97,33 @@ describe('agent/sds: stream state machines', () => {
       m.onSnapshot(s1);
       m.onSnapshot({ ...none, version: 3 });
       assert.deepEqual(sent.map((r) => r.resources.length), [1, 0]);
+    });
+  });
+
+  describe('a hostile client', () => {
+    const many = (n: number, from = 0): string[] => Array.from({ length: n }, (_, i) => `spiffe://example.org/x${from + i}`);
+    const exhausted = (err: unknown): boolean => err instanceof RpcError && err.code === 8 && err.details.includes(`at most ${MAX_NAMES}`);
+
+    it('ends a stream asking for more names than the cap, on either variant; Delta counts what accumulated', () => {
+      const sotw = new SotwStream(ctx(), () => {});
+      sotw.onSnapshot(s1);
+      sotw.onRequest(req({ resource_names: [...many(MAX_NAMES), ...many(MAX_NAMES)] }));
+      assert.throws(() => sotw.onRequest(req({ resource_names: many(MAX_NAMES + 1) })), exhausted);
+      const delta = new DeltaStream(ctx(), () => {});
+      delta.onSnapshot(s1);
+      delta.onRequest(dreq({ resource_names_subscribe: many(MAX_NAMES) }));
+      delta.onRequest(dreq({ resource_names_subscribe: many(10), resource_names_unsubscribe: many(10) }));
+      assert.throws(() => delta.onRequest(dreq({ resource_names_subscribe: many(1, MAX_NAMES) })), exhausted);
+    });
+
+    it('remembers only the missing names still asked for: cycling through names logs each, and again when asked again', () => {
+      const logger = new RecordingLogger();
+      const m = new SotwStream(ctx(logger), () => {});
+      m.onSnapshot(s1);
+      for (let i = 0; i < 3; i++) m.onRequest(req({ resource_names: many(1, i) }));
+      m.onRequest(req({ resource_names: many(2) }));
+      const warned = logger.lines.filter((l) => l.level === 'warn').map((l) => l.fields['names']);
+      assert.deepEqual(warned, [many(1, 0), many(1, 1), many(1, 2), many(2)]);
     });
   });
 
