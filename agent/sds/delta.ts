@@ -10,16 +10,21 @@
  *   initial_resource_versions shows the client already has that very version (a reconnect).
  * - Subscription changes are honoured whatever the nonce; ACKs and NACKs need no answer, and a NACKed
  *   version is not sent again until its content changes.
+ * - `*` subscribes to every secret the caller holds, by canonical names (the SotW wildcard's set);
+ *   a name it covered that goes away, and is not subscribed by name, goes in removed_resources.
  */
 import type { IdentitySnapshot } from '../cache/workload-view.js';
 import type { DeltaDiscoveryRequestMsg, DeltaDiscoveryResponseMsg, NodeMsg, ResourceMsg } from './messages.js';
 import { SECRET_TYPE_URL } from './messages.js';
+import { wildcardNames } from './names.js';
 import { useSpiffeValidator } from './node.js';
 import { CONTROL_PLANE, checkNameCount, checkTypeUrl, isNack, keepNode, logNack, MissingNames, randomNonce, type StreamContext } from './protocol.js';
 import { secretsFor } from './secrets.js';
 
 /** The version recorded for a name the client was told does not exist. */
 const ABSENT = '';
+/** xDS's explicit wildcard subscription. */
+const WILDCARD = '*';
 
 export class DeltaStream {
   readonly #ctx: StreamContext;
@@ -62,6 +67,12 @@ export class DeltaStream {
       if (has !== undefined && has !== '') this.#held.set(name, has);
       else this.#held.delete(name);
     }
+    if (this.#subscribed.has(WILDCARD)) {
+      for (const [name, has] of Object.entries(initial)) if (name !== WILDCARD && !this.#subscribed.has(name) && has !== '') this.#held.set(name, has);
+    } else {
+      // What only the wildcard gave is no longer tracked once it is unsubscribed.
+      for (const name of this.#held.keys()) if (!this.#subscribed.has(name)) this.#held.delete(name);
+    }
     checkNameCount(this.#subscribed.size);
     this.#respond();
   }
@@ -75,7 +86,10 @@ export class DeltaStream {
     const snap = this.#snap;
     if (snap === undefined || this.#subscribed.size === 0) return;
     const validator = useSpiffeValidator(this.#node, this.#ctx.settings.disableSpiffeCertValidation);
-    const { found, missing } = secretsFor([...this.#subscribed], snap, this.#ctx.settings, validator);
+    const named = [...this.#subscribed].filter((n) => n !== WILDCARD);
+    const tracked = new Set(named);
+    if (this.#subscribed.has(WILDCARD)) for (const name of wildcardNames(snap)) tracked.add(name);
+    const { found, missing } = secretsFor([...tracked], snap, this.#ctx.settings, validator);
     const resources: ResourceMsg[] = [];
     for (const f of found) {
       if (this.#held.get(f.name) === f.version) continue;
@@ -85,6 +99,12 @@ export class DeltaStream {
     const removed = missing.filter((name) => this.#held.get(name) !== ABSENT);
     this.#missing.report(missing);
     for (const name of removed) this.#held.set(name, ABSENT);
+    // Held through the wildcard only, and no longer among what it covers: gone.
+    for (const name of this.#held.keys()) {
+      if (tracked.has(name)) continue;
+      this.#held.delete(name);
+      removed.push(name);
+    }
     if (resources.length === 0 && removed.length === 0) return;
     this.#send({
       system_version_info: String(++this.#responses),

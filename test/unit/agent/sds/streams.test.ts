@@ -178,5 +178,26 @@ describe('agent/sds: stream state machines', () => {
       m.onSnapshot(s2);
       assert.deepEqual(JSON.parse(String(call.written[2])), ['n5', ['default'], []], 'once written, a response is not folded again');
     });
+
+    it('serves the wildcard * as every secret held, removes what it covered when it goes, and stops with its unsubscription', async () => {
+      const sent: DeltaDiscoveryResponseMsg[] = [];
+      const m = new DeltaStream(ctx(), (r) => sent.push(r));
+      const shape = (r: DeltaDiscoveryResponseMsg | undefined): unknown => [r?.resources.map((x) => x.name), r?.removed_resources];
+      m.onSnapshot(s1);
+      m.onRequest(dreq({ resource_names_subscribe: ['*', 'ROOTCA'] }));
+      assert.deepEqual(shape(sent[0]), [['ROOTCA', 'spiffe://example.org', 'spiffe://example.org/w'], []]);
+      const v = await auth.issue('/v', []);
+      m.onSnapshot({ ...s1, version: 3, identities: [...s1.identities, v] });
+      assert.deepEqual(shape(sent[1]), [['spiffe://example.org/v'], []], 'only the new identity');
+      m.onSnapshot({ ...s1, version: 4 });
+      assert.deepEqual(shape(sent[2]), [[], ['spiffe://example.org/v']]);
+      m.onRequest(dreq({ resource_names_unsubscribe: ['*'] }));
+      m.onSnapshot({ ...s2, version: 5 });
+      assert.equal(sent.length, 3, 'a rotation only the wildcard covered is not pushed once it is gone');
+      const r = new DeltaStream(ctx(), (x) => sent.push(x));
+      r.onSnapshot(s1);
+      r.onRequest(dreq({ resource_names_subscribe: ['*'], initial_resource_versions: { 'spiffe://example.org/w': sent[0]!.resources[2]!.version } }));
+      assert.deepEqual(shape(sent[3]), [['spiffe://example.org'], []], 'a reconnect skips what it holds');
+    });
   });
 });
