@@ -118,6 +118,8 @@ describe('sds: Envoy SDS v3 on the agent socket', function () {
         return true;
       });
       await assert.rejects(sds.fetch(['default'], undefined, 'type.googleapis.com/envoy.config.cluster.v3.Cluster'), { code: status.INVALID_ARGUMENT });
+      const tooMany = Array.from({ length: 1025 }, (_, i) => `spiffe://example.org/x${i}`);
+      await assert.rejects(sds.fetch(tooMany), { code: status.RESOURCE_EXHAUSTED, details: '1025 resource names asked for; at most 1024 are served per stream or fetch (Envoy asks for one per stream)' });
     });
 
     it('reads an empty name list on a fresh stream as every secret, by canonical names', async () => {
