@@ -18,7 +18,7 @@ import type { DeltaDiscoveryRequestMsg, DeltaDiscoveryResponseMsg, NodeMsg, Reso
 import { SECRET_TYPE_URL } from './messages.js';
 import { wildcardNames } from './names.js';
 import { useSpiffeValidator } from './node.js';
-import { CONTROL_PLANE, checkNameCount, checkTypeUrl, isNack, keepNode, logNack, MissingNames, randomNonce, type StreamContext } from './protocol.js';
+import { CONTROL_PLANE, checkNameCount, checkTypeUrl, keepNode, MissingNames, NackLog, randomNonce, type StreamContext } from './protocol.js';
 import { secretsFor } from './secrets.js';
 
 /** The version recorded for a name the client was told does not exist. */
@@ -31,6 +31,7 @@ export class DeltaStream {
   readonly #send: (res: DeltaDiscoveryResponseMsg) => void;
   readonly #nonce: () => string;
   readonly #missing: MissingNames;
+  readonly #nacks: NackLog;
   #snap: IdentitySnapshot | undefined;
   #node: NodeMsg | undefined;
   readonly #subscribed = new Set<string>();
@@ -44,6 +45,7 @@ export class DeltaStream {
     this.#send = send;
     this.#nonce = ctx.nonce ?? randomNonce;
     this.#missing = new MissingNames(ctx);
+    this.#nacks = new NackLog(ctx);
   }
 
   get subscribed(): readonly string[] {
@@ -52,7 +54,7 @@ export class DeltaStream {
 
   onRequest(req: DeltaDiscoveryRequestMsg): void {
     checkTypeUrl(req.type_url);
-    if (isNack(req.error_detail)) logNack(this.#ctx, req.error_detail, { nonce: req.response_nonce });
+    this.#nacks.note(req.error_detail, req.response_nonce);
     this.#node = keepNode(this.#node, req.node);
     const initial = this.#first ? req.initial_resource_versions : {};
     this.#first = false;

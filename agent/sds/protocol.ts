@@ -36,11 +36,22 @@ export function isNack(errorDetail: StatusMsg | null | undefined): errorDetail i
   return errorDetail !== null && errorDetail !== undefined;
 }
 
-export function logNack(ctx: StreamContext, detail: StatusMsg, extra: Readonly<Record<string, unknown>>): void {
-  ctx.logger.warn(
-    { ...ctx.fields, ...extra, code: detail.code, error: detail.message },
-    'sds: Envoy rejected the secrets it was sent; they are not sent again until they change',
-  );
+/**
+ * Logs a NACK's error_detail once per response rejected: Envoy NACKs a response once, and a client
+ * repeating its NACK of one nonce must not flood the agent's log.
+ */
+export class NackLog {
+  #lastNonce: string | undefined;
+  constructor(readonly ctx: StreamContext) {}
+
+  note(detail: StatusMsg | null | undefined, nonce: string, extra: Readonly<Record<string, unknown>> = {}): void {
+    if (!isNack(detail) || nonce === this.#lastNonce) return;
+    this.#lastNonce = nonce;
+    this.ctx.logger.warn(
+      { ...this.ctx.fields, nonce, ...extra, code: detail.code, error: detail.message },
+      'sds: Envoy rejected the secrets it was sent; they are not sent again until they change',
+    );
+  }
 }
 
 /**

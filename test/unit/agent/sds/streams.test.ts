@@ -116,6 +116,22 @@ describe('agent/sds: stream state machines', () => {
       assert.throws(() => delta.onRequest(dreq({ resource_names_subscribe: many(1, MAX_NAMES) })), exhausted);
     });
 
+    it('logs a NACK once per response rejected, however often the client repeats it', () => {
+      const logger = new RecordingLogger();
+      const sent: DiscoveryResponseMsg[] = [];
+      const m = new SotwStream(ctx(logger), (r) => sent.push(r));
+      m.onSnapshot(s1);
+      m.onRequest(req({ resource_names: ['default'] }));
+      const nack = { code: 13, message: 'no' };
+      for (let i = 0; i < 100; i++) m.onRequest(req({ resource_names: ['default'], response_nonce: 'n1', error_detail: nack }));
+      m.onSnapshot(s2);
+      m.onRequest(req({ resource_names: ['default'], response_nonce: 'n2', error_detail: nack }));
+      const d = new DeltaStream(ctx(logger), () => {});
+      for (let i = 0; i < 100; i++) d.onRequest(dreq({ response_nonce: 'n1', error_detail: nack }));
+      assert.deepEqual(logger.lines.filter((l) => l.message.startsWith('sds: Envoy rejected')).map((l) => l.fields['nonce']), ['n1', 'n2', 'n1']);
+      assert.equal(sent.length, 2);
+    });
+
     it('remembers only the missing names still asked for: cycling through names logs each, and again when asked again', () => {
       const logger = new RecordingLogger();
       const m = new SotwStream(ctx(logger), () => {});
