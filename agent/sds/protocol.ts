@@ -36,31 +36,53 @@ export function isNack(errorDetail: StatusMsg | null | undefined): errorDetail i
   return errorDetail !== null && errorDetail !== undefined;
 }
 
-export function logNack(ctx: StreamContext, detail: StatusMsg, extra: Readonly<Record<string, unknown>>): void {
-  ctx.logger.warn(
-    { ...ctx.fields, ...extra, code: detail.code, error: detail.message },
-    'sds: Envoy rejected the secrets it was sent; they are not sent again until they change',
-  );
-}
-
-/** Logs each missing name once per stream. */
-export class MissingNames {
-  readonly #reported = new Set<string>();
+/**
+ * Logs a NACK's error_detail once per response rejected: Envoy NACKs a response once, and a client
+ * repeating its NACK of one nonce must not flood the agent's log.
+ */
+export class NackLog {
+  #lastNonce: string | undefined;
   constructor(readonly ctx: StreamContext) {}
 
+  note(detail: StatusMsg | null | undefined, nonce: string, extra: Readonly<Record<string, unknown>> = {}): void {
+    if (!isNack(detail) || nonce === this.#lastNonce) return;
+    this.#lastNonce = nonce;
+    this.ctx.logger.warn(
+      { ...this.ctx.fields, nonce, ...extra, code: detail.code, error: detail.message },
+      'sds: Envoy rejected the secrets it was sent; they are not sent again until they change',
+    );
+  }
+}
+
+/**
+ * Logs each missing name once while it stays missing. Only the names missing now are remembered,
+ * so a client cycling through names it cannot have does not grow the stream's memory.
+ */
+export class MissingNames {
+  #reported = new Set<string>();
+  constructor(readonly ctx: StreamContext) {}
+
+  /** `names`: every name of the subscription that is missing now. */
   report(names: readonly string[]): void {
     const fresh = names.filter((n) => !this.#reported.has(n));
+    this.#reported = new Set(names);
     if (fresh.length === 0) return;
-    for (const n of fresh) this.#reported.add(n);
     this.ctx.logger.warn(
       { ...this.ctx.fields, names: fresh },
       'sds: the caller holds no secret by these names (no matching entry, or not synced yet); they are sent as soon as it does',
     );
   }
+}
 
-  /** A name that has been served may be reported again if it goes away later. */
-  served(name: string): void {
-    this.#reported.delete(name);
+/**
+ * Names one stream or fetch may ask for. Envoy asks for one per stream; the cap keeps a client
+ * from making the agent hold and resolve an unbounded set (Delta subscriptions accumulate).
+ */
+export const MAX_NAMES = 1024;
+
+export function checkNameCount(count: number): void {
+  if (count > MAX_NAMES) {
+    throw new RpcError(status.RESOURCE_EXHAUSTED, `${count} resource names asked for; at most ${MAX_NAMES} are served per stream or fetch (Envoy asks for one per stream)`);
   }
 }
 

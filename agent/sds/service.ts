@@ -6,7 +6,7 @@
 import type { ServiceDefinition } from '@grpc/grpc-js';
 import { loadProto } from '../../proto/load.js';
 import type { SocketService } from '../workloadapi/deps.js';
-import { DeltaStream } from './delta.js';
+import { DeltaStream, foldDelta } from './delta.js';
 import { fetchSecrets } from './fetch.js';
 import { SDS_SERVICE, type DeltaDiscoveryResponseMsg, type DiscoveryResponseMsg } from './messages.js';
 import { SotwStream } from './sotw.js';
@@ -49,7 +49,7 @@ export function sdsService(opts: SdsOptions): SocketService {
     definition,
     handlers: (ctx) => ({
       StreamSecrets: secretsStream(ctx, opts, 'StreamSecrets', (res: DiscoveryResponseMsg) => encodeSotw(res), (s, send) => new SotwStream(s, send)),
-      DeltaSecrets: secretsStream(ctx, opts, 'DeltaSecrets', (res: DeltaDiscoveryResponseMsg) => encodeDelta(res), (s, send) => new DeltaStream(s, send)),
+      DeltaSecrets: secretsStream(ctx, opts, 'DeltaSecrets', (res: DeltaDiscoveryResponseMsg) => encodeDelta(res), (s, send) => new DeltaStream(s, send), foldDelta),
       FetchSecrets: fetchSecrets(ctx, opts),
     }),
   };

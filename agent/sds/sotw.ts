@@ -18,7 +18,7 @@ import type { DiscoveryRequestMsg, DiscoveryResponseMsg, NodeMsg } from './messa
 import { SECRET_TYPE_URL } from './messages.js';
 import { wildcardNames } from './names.js';
 import { useSpiffeValidator } from './node.js';
-import { CONTROL_PLANE, checkTypeUrl, isNack, keepNode, logNack, MissingNames, randomNonce, type StreamContext } from './protocol.js';
+import { CONTROL_PLANE, checkNameCount, checkTypeUrl, keepNode, MissingNames, NackLog, randomNonce, type StreamContext } from './protocol.js';
 import { secretsFor } from './secrets.js';
 
 export class SotwStream {
@@ -26,6 +26,7 @@ export class SotwStream {
   readonly #send: (res: DiscoveryResponseMsg) => void;
   readonly #nonce: () => string;
   readonly #missing: MissingNames;
+  readonly #nacks: NackLog;
   #snap: IdentitySnapshot | undefined;
   #node: NodeMsg | undefined;
   /** Undefined until the first request; `wildcard` for an empty list read as everything. */
@@ -41,6 +42,7 @@ export class SotwStream {
     this.#send = send;
     this.#nonce = ctx.nonce ?? randomNonce;
     this.#missing = new MissingNames(ctx);
+    this.#nacks = new NackLog(ctx);
   }
 
   /** The version of the last response sent ("" before any). */
@@ -51,7 +53,7 @@ export class SotwStream {
   /** Throws an RpcError to end the stream. */
   onRequest(req: DiscoveryRequestMsg): void {
     checkTypeUrl(req.type_url);
-    if (isNack(req.error_detail)) logNack(this.#ctx, req.error_detail, { nonce: req.response_nonce, names: req.resource_names, applied: req.version_info });
+    this.#nacks.note(req.error_detail, req.response_nonce, { names: req.resource_names, applied: req.version_info });
     if (this.#lastNonce !== '' && req.response_nonce !== this.#lastNonce) {
       this.#ctx.logger.debug({ ...this.#ctx.fields, nonce: req.response_nonce, expected: this.#lastNonce }, 'sds: ignoring a request with a stale nonce');
       return;
@@ -71,6 +73,7 @@ export class SotwStream {
 
   #subscription(requested: readonly string[]): readonly string[] | 'wildcard' {
     const names = [...new Set(requested.filter((n) => n !== ''))];
+    checkNameCount(names.length);
     if (names.length > 0) this.#everNamed = true;
     return names.length === 0 && !this.#everNamed ? 'wildcard' : names;
   }
@@ -82,7 +85,6 @@ export class SotwStream {
     const validator = useSpiffeValidator(this.#node, this.#ctx.settings.disableSpiffeCertValidation);
     const { found, missing } = secretsFor(names, snap, this.#ctx.settings, validator);
     this.#missing.report(missing);
-    for (const f of found) this.#missing.served(f.name);
     const content = found.map((f) => `${f.name}\0${f.version}`).join('\0');
     // Nothing to give, and nothing given before: wait (Envoy's initial_fetch_timeout bounds its wait).
     if (found.length === 0 && (this.#lastContent === undefined || this.#lastContent === '')) return;

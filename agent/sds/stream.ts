@@ -28,12 +28,31 @@ export interface SdsOptions {
   nonce?: () => string;
 }
 
+/**
+ * How a stream's responses reach its LatestWinsStream. A StreamSecrets response is a full state, so
+ * the newest replaces one not yet written. A DeltaSecrets response is not: dropping one would lose
+ * secrets the stream believes the client has, so `fold` merges a response that was not written yet
+ * into the next, which then carries both.
+ */
+export function responseSender<Res>(stream: LatestWinsStream, encode: (res: Res) => Buffer, fold?: (unwritten: Res, next: Res) => Res): (res: Res) => void {
+  if (fold === undefined) return (res) => stream.send(encode(res));
+  let unwritten: Res | undefined;
+  return (res) => {
+    const msg = unwritten === undefined ? res : fold(unwritten, res);
+    unwritten = msg;
+    stream.send(encode(msg), () => {
+      if (unwritten === msg) unwritten = undefined;
+    });
+  };
+}
+
 export function secretsStream<Req, Res>(
   ctx: HandlerContext,
   opts: SdsOptions,
   method: string,
   encode: (res: Res) => Buffer,
   machine: (sctx: StreamContext, send: (res: Res) => void) => StreamMachine<Req>,
+  fold?: (unwritten: Res, next: Res) => Res,
 ): handleBidiStreamingCall<Req, Buffer> {
   return (call: ServerDuplexStream<Req, Buffer>) => {
     const stream = new LatestWinsStream(call, ctx.writeBudget);
@@ -44,7 +63,7 @@ export function secretsStream<Req, Res>(
       fields: { method, conn: call.getPeer() },
       ...(opts.nonce !== undefined ? { nonce: opts.nonce } : {}),
     };
-    const m = machine(sctx, (res) => stream.send(encode(res)));
+    const m = machine(sctx, responseSender(stream, encode, fold));
     let peer: TrackedPeer | undefined;
     call.on('data', (req: Req) => {
       if (stream.closed) return;

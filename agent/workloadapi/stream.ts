@@ -80,7 +80,7 @@ export class LatestWinsStream {
   readonly #budget: WriteBudget;
   /** A message is granted or being written; the next waits in #pending. */
   #busy = false;
-  #pending: Buffer | undefined;
+  #pending: { bytes: Buffer; onWrite: (() => void) | undefined } | undefined;
   #last: Buffer | undefined;
   #release: (() => void) | undefined;
   #closed = false;
@@ -108,11 +108,16 @@ export class LatestWinsStream {
     else this.#onClose.push(fn);
   }
 
-  send(bytes: Buffer): void {
+  /**
+   * `onWrite` runs when these bytes are handed to the call, never when a newer message replaces
+   * them first: a sender whose messages are not full states (Delta xDS) folds what was not written
+   * into its next message.
+   */
+  send(bytes: Buffer, onWrite?: () => void): void {
     if (this.closed) return;
     if (this.#last !== undefined && (this.#last === bytes || this.#last.equals(bytes))) return;
     this.#last = bytes;
-    this.#pending = bytes;
+    this.#pending = { bytes, onWrite };
     this.#pump();
   }
 
@@ -129,7 +134,7 @@ export class LatestWinsStream {
     const first = this.#pending;
     if (this.#busy || first === undefined || this.closed) return;
     this.#busy = true;
-    this.#budget.acquire(first.length, (release) => {
+    this.#budget.acquire(first.bytes.length, (release) => {
       // Whatever is newest when the turn comes is what goes.
       const next = this.#pending;
       this.#pending = undefined;
@@ -139,9 +144,10 @@ export class LatestWinsStream {
         return;
       }
       this.#release = release;
+      next.onWrite?.();
       // grpc-js calls back once the frame is written out, and never for a cancelled call, which is
       // why #close releases too.
-      this.#call.write(next, () => {
+      this.#call.write(next.bytes, () => {
         release();
         this.#release = undefined;
         this.#busy = false;
