@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import pkcs11js from 'pkcs11js';
 import { SharedModule } from '../../server/keymanager/pkcs11/module.js';
+import { findObjects } from '../../server/keymanager/pkcs11/objects.js';
 
 export interface RawSigner {
   /** Signs `perSession` digests on each session, the sessions side by side. */
@@ -21,9 +22,10 @@ export async function rawSigner(module: string, tokenLabel: string, keyLabel: st
     const slot = lib.C_GetSlotList(true).find((s) => lib.C_GetTokenInfo(s).label.trimEnd() === tokenLabel);
     if (slot === undefined) throw new Error(`token ${tokenLabel} not found`);
     const handles = Array.from({ length: sessions }, () => lib.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION));
-    lib.C_FindObjectsInit(handles[0]!, [{ type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY }, { type: pkcs11js.CKA_LABEL, value: keyLabel }]);
-    const [key] = lib.C_FindObjects(handles[0]!, 1);
-    lib.C_FindObjectsFinal(handles[0]!);
+    const [key] = findObjects(lib, handles[0]!, [
+      { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY },
+      { type: pkcs11js.CKA_LABEL, value: keyLabel },
+    ]);
     if (key === undefined) throw new Error(`key ${keyLabel} not found`);
     return { handles, key };
   });

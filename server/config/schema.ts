@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { KEY_TYPES } from '../keymanager/key-manager.js';
+import { MAX_SESSIONS } from '../keymanager/pkcs11/config.js';
 import { LOG_LEVELS } from '../logger.js';
 import {
   country, datastoreUrl, dnsName, duration, envName, hostPort, labelPrefix, nameAttribute, oneOf, path, trustDomain, wholeNumber,
@@ -42,7 +43,7 @@ const keyManager = z
     pinFile: path.optional(),
     pinEnv: envName.optional(),
     keyLabelPrefix: labelPrefix.optional(),
-    sessions: wholeNumber(1, 64).optional(),
+    sessions: wholeNumber(1, MAX_SESSIONS).optional(),
   })
   .superRefine((km, ctx) => {
     for (const [key, type] of Object.entries(KEYS_OF_TYPE)) {

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { messageOf } from '../../spiffe/errors.js';
 import { TrustDomain } from '../../spiffe/spiffeid/index.js';
+import { KEY_LABEL_PREFIX } from '../keymanager/pkcs11/config.js';
 import { parseDuration } from './duration.js';
 
 type Ctx = z.core.$RefinementCtx<unknown>;
@@ -102,6 +103,6 @@ export const envName = z.string().refine((s) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(
 });
 
 /** What the pkcs11 key manager puts before `-<key id>` in key labels. */
-export const labelPrefix = z.string().refine((s) => /^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/.test(s), {
+export const labelPrefix = z.string().refine((s) => KEY_LABEL_PREFIX.test(s), {
   error: (issue) => `${show(issue.input)} is not a key label prefix: use 1 to 32 characters of [A-Za-z0-9._-], starting with a letter or digit`,
 });

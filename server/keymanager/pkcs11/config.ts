@@ -29,7 +29,8 @@ export const DEFAULT_KEY_LABEL_PREFIX = 'sigil';
 export const DEFAULT_SESSIONS = 4;
 export const MAX_SESSIONS = 64;
 
-const LABEL_PREFIX = /^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/;
+/** What keyLabelPrefix may be; the config schema checks it with this too. */
+export const KEY_LABEL_PREFIX = /^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/;
 
 function invalid(message: string): KeyManagerError {
   return new KeyManagerError(PKCS11_TYPE, KeyManagerErrorCode.invalid, message);
@@ -47,7 +48,7 @@ export function checkConfig(c: Pkcs11KeyManagerConfig): void {
   if (c.slot !== undefined && !(Number.isInteger(c.slot) && c.slot >= 0)) throw invalid(`slot ${String(c.slot)} is not an index ≥ 0`);
   if ((c.pinFile === undefined) === (c.pinEnv === undefined)) throw invalid('set exactly one of pinFile and pinEnv');
   const prefix = c.keyLabelPrefix ?? DEFAULT_KEY_LABEL_PREFIX;
-  if (!LABEL_PREFIX.test(prefix)) {
+  if (!KEY_LABEL_PREFIX.test(prefix)) {
     throw invalid(`keyLabelPrefix ${JSON.stringify(prefix)} is invalid: use 1 to 32 characters of [A-Za-z0-9._-], starting with a letter or digit`);
   }
   const sessions = c.sessions ?? DEFAULT_SESSIONS;

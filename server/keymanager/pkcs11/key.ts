@@ -12,7 +12,7 @@ import { KeyManagerError, KeyManagerErrorCode } from '../errors.js';
 import type { KeyType, ManagedKey } from '../key-manager.js';
 import { isStaleHandle } from './errors.js';
 import { PKCS11_TYPE, type Pkcs11 } from './module.js';
-import { findObjects, type TokenKey } from './objects.js';
+import { keyObject, type TokenKey } from './objects.js';
 import type { Connection, SessionPool } from './session-pool.js';
 
 const ALGORITHM: Readonly<Record<KeyType, SignatureAlgorithm>> = {
@@ -93,11 +93,7 @@ export class Pkcs11Key implements ManagedKey {
 
   #handleIn(lib: Pkcs11, session: Buffer, conn: Connection): Buffer {
     if (this.#handle?.generation === conn.generation) return this.#handle.handle;
-    const [handle] = findObjects(lib, session, [
-      { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY },
-      { type: pkcs11js.CKA_LABEL, value: this.#label },
-      { type: pkcs11js.CKA_ID, value: this.#ckaId },
-    ]);
+    const handle = keyObject(lib, session, pkcs11js.CKO_PRIVATE_KEY, this.#label, this.#ckaId);
     if (handle === undefined) {
       // A token that went away finds nothing too: only a token that answers proves the key is gone.
       lib.C_GetTokenInfo(conn.slot);

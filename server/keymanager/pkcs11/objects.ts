@@ -124,17 +124,20 @@ export function newest(ids: readonly Buffer[]): Buffer | undefined {
   return ids.reduce<Buffer | undefined>((a, b) => (a === undefined || Buffer.compare(b, a) > 0 ? b : a), undefined);
 }
 
+/** The handle of the `cls` object (private or public key) labelled `label` with CKA_ID `ckaId`. */
+export function keyObject(lib: Pkcs11, session: Buffer, cls: number, label: string, ckaId: Buffer): Buffer | undefined {
+  return findObjects(lib, session, [
+    { type: pkcs11js.CKA_CLASS, value: cls },
+    { type: pkcs11js.CKA_LABEL, value: label },
+    { type: pkcs11js.CKA_ID, value: ckaId },
+  ])[0];
+}
+
 /** The key labelled `label` with CKA_ID `ckaId`, read from the token; undefined when it is not there. */
 export function readKey(lib: Pkcs11, session: Buffer, label: string, ckaId: Buffer): TokenKey | string | undefined {
-  const find = (cls: number): Buffer | undefined =>
-    findObjects(lib, session, [
-      { type: pkcs11js.CKA_CLASS, value: cls },
-      { type: pkcs11js.CKA_LABEL, value: label },
-      { type: pkcs11js.CKA_ID, value: ckaId },
-    ])[0];
-  const privateHandle = find(pkcs11js.CKO_PRIVATE_KEY);
+  const privateHandle = keyObject(lib, session, pkcs11js.CKO_PRIVATE_KEY, label, ckaId);
   if (privateHandle === undefined) return undefined;
-  const publicHandle = find(pkcs11js.CKO_PUBLIC_KEY);
+  const publicHandle = keyObject(lib, session, pkcs11js.CKO_PUBLIC_KEY, label, ckaId);
   if (publicHandle === undefined) return `its public key object (CKA_ID ${ckaId.toString('hex')}) is missing`;
   const keyType = attribute(lib, session, privateHandle, pkcs11js.CKA_KEY_TYPE).readUIntLE(0, 1);
   const read = (type: number): Buffer => attribute(lib, session, publicHandle, type);

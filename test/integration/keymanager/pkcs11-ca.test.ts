@@ -12,6 +12,7 @@ import { parseAndValidate } from '../../../spiffe/jwtsvid/index.js';
 import { parseAndVerifyX509Svid } from '../../../spiffe/x509svid/index.js';
 import { KeyManagerError, KeyManagerErrorCode } from '../../../server/keymanager/errors.js';
 import { SharedModule } from '../../../server/keymanager/pkcs11/module.js';
+import { findObjects } from '../../../server/keymanager/pkcs11/objects.js';
 import { Pkcs11KeyManager } from '../../../server/keymanager/pkcs11/pkcs11.js';
 import { createSoftHsmToken, type SoftHsmToken } from '../../support/softhsm.js';
 import { csrsForOneKey } from '../../support/agent-client.js';
@@ -94,12 +95,10 @@ describe('pkcs11 key manager: the server CA in a SoftHSM2 token', function () {
         const slot = lib.C_GetSlotList(true).find((s) => lib.C_GetTokenInfo(s).label.trimEnd() === token.tokenLabel)!;
         const session = lib.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION);
         try {
-          lib.C_FindObjectsInit(session, [
+          const [handle] = findObjects(lib, session, [
             { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY },
             { type: pkcs11js.CKA_LABEL, value: 'sigil-x509-CA-A' },
           ]);
-          const [handle] = lib.C_FindObjects(session, 2);
-          lib.C_FindObjectsFinal(session);
           assert.ok(handle !== undefined, 'the key manager is logged in, so the private key is visible');
           assert.throws(
             () => lib.C_GetAttributeValue(session, handle, [{ type: pkcs11js.CKA_VALUE }]),
