@@ -125,9 +125,8 @@ export function resolveConfig(sources: ConfigSources): ServerConfig {
       `${where}: ${adminSocket} is ${Buffer.byteLength(adminSocket)} bytes; a Unix socket path is at most ${MAX_SOCKET_PATH_BYTES}`,
     ]);
   }
-  const tpmProblems: string[] = [];
-  const tpm = tpmOf(c, sources.flags ?? {}, abs, tpmProblems);
-  if (tpmProblems.length > 0) throw new ConfigError(ConfigErrorCode.invalid, tpmProblems);
+  const tpm = tpmOf(c, sources.flags ?? {}, abs, problems);
+  if (problems.length > 0) throw new ConfigError(ConfigErrorCode.invalid, problems);
   const keyType = c.ca?.keyType ?? c.ca?.keyManager?.keyType ?? DEFAULT_KEY_TYPE;
   const x509TtlSeconds = c.svid?.x509Ttl ?? DEFAULT_X509_SVID_TTL_SECONDS;
   const upstream = c.ca?.upstream;

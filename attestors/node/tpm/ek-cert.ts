@@ -4,22 +4,17 @@
  * root pools), and it names the TPM manufacturer in its subject alternative name (TCG EK Credential
  * Profile: a directoryName with tcg-at-tpmManufacturer 2.23.133.2.1, e.g. "id:00001014").
  */
-import { X509Certificate } from 'node:crypto';
+import type { X509Certificate } from 'node:crypto';
+import { parsePemCertificates } from '../../../spiffe/bundle/certificates.js';
 import { children, content, decodeOid, readTlv, Tag, type Tlv } from '../../../spiffe/internal/der.js';
 
 const TPM_MANUFACTURER_OID = '2.23.133.2.1';
 
-/** Parses every PEM certificate in `pem`; `source` names the file in errors. */
-export function parsePemBundle(pem: string, source: string): X509Certificate[] {
-  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
-  if (blocks.length === 0) throw new Error(`${source} holds no PEM certificate`);
-  return blocks.map((b, i) => {
-    try {
-      return new X509Certificate(b);
-    } catch (err) {
-      throw new Error(`${source}: certificate ${i + 1} cannot be read: ${(err as Error).message}`, { cause: err });
-    }
-  });
+/** The certificates of a PEM bundle, framed strictly (spiffe/bundle); one with no certificate is an error. */
+export function parsePemBundle(pem: string): X509Certificate[] {
+  const certs = parsePemCertificates(pem);
+  if (certs.length === 0) throw new Error('it holds no CERTIFICATE block');
+  return certs;
 }
 
 /**

@@ -27,7 +27,7 @@ export function builtinServerNodeAttestors(config: NodeAttestorsConfig = { tpm: 
 function tpmAttestor(c: TpmAttestorConfig): TpmServerAttestor {
   const ekCas = c.ekCaBundles.flatMap((path) => {
     try {
-      return parsePemBundle(readFileSync(path, 'utf8'), path);
+      return parsePemBundle(readFileSync(path, 'utf8'));
     } catch (err) {
       throw new AgentApiError(AgentApiErrorCode.internal, `nodeAttestors.tpm: cannot load the EK CA bundle ${path}: ${messageOf(err)}`, { cause: err });
     }

@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { parsePemCertificates } from '../../../spiffe/bundle/certificates.js';
 import { newKeyAndCsr, TestAgentClient } from '../../support/agent-client.js';
 import { Swtpm } from '../../support/swtpm.js';
 import { SIGIL, TD, type ServerFixture } from '../agent/harness.js';
@@ -63,7 +64,7 @@ export type Respond = (challenge: Buffer) => Promise<Uint8Array>;
 
 /** Attests over the agent API with `payload`, answering challenges with `respond`; returns the agent ID. */
 export async function attestWith(server: ServerFixture, payload: Uint8Array, respond: Respond): Promise<string> {
-  const roots = readFileSync(server.bundlePath, 'utf8').match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g)!.map((p) => new X509Certificate(p));
+  const roots = parsePemCertificates(readFileSync(server.bundlePath));
   const client = new TestAgentClient(server.port, { roots, serverId: SERVER_ID });
   try {
     const { csr } = await newKeyAndCsr();
