@@ -55,8 +55,11 @@ export function leafFor(ca: Issued, cn: string, usage: 'server' | 'client'): Iss
   );
 }
 
+/** The container's image, the same default in the pod's spec and its status. */
+const imageOf = (c: TestContainer): string => c.image ?? `registry.test/${c.name}:1.0`;
+
 function containerStatus(c: TestContainer): Record<string, unknown> {
-  const image = c.image ?? `registry.test/${c.name}:1.0`;
+  const image = imageOf(c);
   return {
     name: c.name,
     state: c.id === undefined ? { waiting: { reason: 'ContainerCreating' } } : { running: { startedAt: '2026-01-01T00:00:00Z' } },
@@ -84,7 +87,7 @@ export function podJson(p: TestPod): Record<string, unknown> {
     spec: {
       serviceAccountName: p.serviceAccount ?? 'default',
       nodeName: p.nodeName ?? 'node-1',
-      containers: p.containers.map((c) => ({ name: c.name, image: c.image ?? `registry.test/${c.name}:1.0` })),
+      containers: p.containers.map((c) => ({ name: c.name, image: imageOf(c) })),
     },
     status: {
       phase: 'Running',

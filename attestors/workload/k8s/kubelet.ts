@@ -57,10 +57,6 @@ export class KubeletClient {
     }
   }
 
-  get url(): string {
-    return this.#url.href;
-  }
-
   async fetchPods(): Promise<PodIndex> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.#token !== undefined) headers['authorization'] = `Bearer ${this.#bearer(this.#token)}`;

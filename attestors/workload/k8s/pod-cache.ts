@@ -18,18 +18,12 @@ export class PodListCache {
   #current: PodListSnapshot | undefined;
   #inflight: Promise<PodListSnapshot> | undefined;
   #generation = 0;
-  #fetches = 0;
 
   constructor(
     readonly fetch: () => Promise<PodIndex>,
     readonly ttlMs: number,
     readonly now: () => number = () => performance.now(),
   ) {}
-
-  /** Requests sent so far (for tests and the benchmark). */
-  get fetches(): number {
-    return this.#fetches;
-  }
 
   /** The cached list while it is younger than the TTL, else the in-flight or a new request's. */
   get(): Promise<PodListSnapshot> {
@@ -51,7 +45,6 @@ export class PodListCache {
   #fetchShared(): Promise<PodListSnapshot> {
     if (this.#inflight !== undefined) return this.#inflight;
     const requestedAt = this.now();
-    this.#fetches++;
     const p = this.fetch().then(
       (index) => {
         const snap = { index, requestedAt, generation: ++this.#generation };

@@ -9,20 +9,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Logger } from '../../../agent/logger.js';
 import type { K8sAttestorConfig } from '../../../attestors/workload/k8s/config.js';
 import { K8sWorkloadAttestor, type AttestorLogger } from '../../../attestors/workload/k8s/k8s.js';
 import { WorkloadAttestorError, WorkloadAttestorErrorCode } from '../../../attestors/workload/workload-attestor.js';
 import { keyPem, leafFor, pem, randomContainerId, testCa, TestKubelet, type TestPod } from '../../support/kubelet.js';
+import { RecordingLogger } from '../agent/harness.js';
 
 const POD: TestPod = { namespace: 'default', name: 'p', serviceAccount: 'sa1', containers: [{ name: 'c', id: randomContainerId() }] };
-
-class Warnings implements AttestorLogger {
-  readonly lines: string[] = [];
-  warn(_fields: object, message: string): void {
-    this.lines.push(message);
-  }
-  debug(): void {}
-}
 
 describe('attestors/workload/k8s kubelet client (real HTTPS server)', function () {
   this.timeout(20_000);
@@ -96,11 +90,14 @@ describe('attestors/workload/k8s kubelet client (real HTTPS server)', function (
 
   it('with skipKubeletVerification accepts any serving certificate, and warns once at start', async () => {
     const k = await kubelet({ tokens: new Set(['t']) });
-    const log = new Warnings();
-    const a = attestor({ kubeletUrl: k.url, skipKubeletVerification: true, kubeletTokenFile: file('t', 't') }, log);
+    const log = new RecordingLogger();
+    // Typed as the agent's logger, which is what the agent hands the attestor.
+    const agentLogger: Logger = log;
+    const a = attestor({ kubeletUrl: k.url, skipKubeletVerification: true, kubeletTokenFile: file('t', 't') }, agentLogger);
     assert.equal((await a.pods.get()).index.podCount, 1);
-    assert.equal(log.lines.length, 1);
-    assert.match(log.lines[0]!, /skipKubeletVerification is set: the kubelet's serving certificate is not verified/);
+    const warnings = log.messages('warn');
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]!, /skipKubeletVerification is set: the kubelet's serving certificate is not verified/);
   });
 
   it('reads the read-only port over plain HTTP without credentials', async () => {
