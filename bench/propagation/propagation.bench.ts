@@ -21,7 +21,7 @@ import { loadProto } from '../../proto/load.js';
 import { AdminClient } from '../../server/cli/admin-client.js';
 import { resolveConfig } from '../../server/config/index.js';
 import { SigilServer } from '../../server/server.js';
-import { emptyCall } from '../lib/empty-call.js';
+import { emptyCall } from '../lib/agent-socket.js';
 import { reportLatency, summarize } from '../lib/latency.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');

@@ -17,7 +17,7 @@ import { DEFAULT_SDS_SETTINGS, SECRET_TYPE_URL, sdsDefinition, sdsService } from
 import { WorkloadApiServer } from '../../agent/workloadapi/index.js';
 import type { Identity } from '../../agent/cache/workload-view.js';
 import { FakeWorkloadView, TestAuthority } from '../../test/fakes/workload-view.js';
-import { emptyCall } from '../lib/empty-call.js';
+import { emptyCall, quietLogger } from '../lib/agent-socket.js';
 import { reportLatency, summarize } from '../lib/latency.js';
 
 const ROUNDS = 200;
@@ -37,9 +37,8 @@ const view = new FakeWorkloadView(authority);
 // Pre-issued, so that signing is not what is measured.
 const pool: Identity[] = await Promise.all(Array.from({ length: 8 }, () => authority.issue('/envoy', [ME], { entryId: 'e1' })));
 view.setIdentities([pool[0]!]);
-const quiet = { debug: () => undefined, info: () => undefined, warn: console.warn, error: console.error };
 const server = new WorkloadApiServer({
-  view, attestors: [new UnixWorkloadAttestor()], logger: quiet, trustDomain: 'example.org',
+  view, attestors: [new UnixWorkloadAttestor()], logger: quietLogger, trustDomain: 'example.org',
   services: [sdsService({ settings: DEFAULT_SDS_SETTINGS })],
 });
 await server.start(join(dir, 'api.sock'));

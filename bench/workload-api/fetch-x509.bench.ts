@@ -14,7 +14,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Client, credentials, Metadata, type ServiceDefinition } from '@grpc/grpc-js';
 import { loadProto } from '../../proto/load.js';
-import { emptyCall } from '../lib/empty-call.js';
+import { emptyCall } from '../lib/agent-socket.js';
 import { reportLatency, summarize, type LatencyRow } from '../lib/latency.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));

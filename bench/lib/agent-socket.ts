@@ -1,10 +1,11 @@
 /**
- * The baseline of the agent-socket benchmarks: an empty unary call (grpc.health.v1 Check) on the
- * same socket and connection as what is measured, so the ratio shows what a call adds over gRPC.
+ * What the benchmarks of the agent socket share: their baseline, an empty unary call
+ * (grpc.health.v1 Check) on the same socket and connection as what is measured, so the ratio shows
+ * what a call adds over gRPC; and the logger their in-process servers take.
  */
 import { performance } from 'node:perf_hooks';
 import { Metadata, type Client } from '@grpc/grpc-js';
-import { healthServiceDefinition } from '../../agent/workloadapi/index.js';
+import { healthServiceDefinition, type WorkloadApiLogger } from '../../agent/workloadapi/index.js';
 
 const checkMethod = healthServiceDefinition()['Check']!;
 
@@ -17,3 +18,6 @@ export function emptyCall(c: Client): Promise<number> {
     );
   });
 }
+
+/** Warnings and errors still show: a benchmark that hit one measured something else. */
+export const quietLogger: WorkloadApiLogger = { debug: () => undefined, info: () => undefined, warn: console.warn, error: console.error };
