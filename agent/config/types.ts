@@ -1,6 +1,7 @@
 import type { K8sAttestorConfig } from '../../attestors/workload/k8s/config.js';
 import type { TrustDomain } from '../../spiffe/spiffeid/index.js';
 import type { LogLevel } from '../logger.js';
+import type { SdsSettings } from '../sds/settings.js';
 import type { HostPort, WorkloadKeyType } from './values.js';
 
 export type { HostPort, WorkloadKeyType } from './values.js';
@@ -22,13 +23,8 @@ export interface WorkloadAttestorsConfig {
   k8s?: K8sAttestorConfig;
 }
 
-/** Envoy SDS names and validator choice (agent/sds/settings.ts explains each). */
-export interface SdsConfig {
-  defaultSvidName: string;
-  defaultBundleName: string;
-  defaultAllBundlesName: string;
-  disableSpiffeCertValidation: boolean;
-}
+/** Envoy SDS names and validator choice: the settings agent/sds/ takes, each explained there. */
+export type SdsConfig = SdsSettings;
 
 /** The agent's configuration after flags, file and defaults are merged: every value set, paths absolute. */
 export interface AgentConfig {

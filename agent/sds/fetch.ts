@@ -10,7 +10,7 @@ import { Refusal, RpcError } from '../workloadapi/status.js';
 import { SECRET_TYPE_URL, type DiscoveryRequestMsg, type DiscoveryResponseMsg } from './messages.js';
 import { wildcardNames } from './names.js';
 import { useSpiffeValidator } from './node.js';
-import { CONTROL_PLANE, checkNameCount, checkTypeUrl } from './protocol.js';
+import { CONTROL_PLANE, checkTypeUrl, requestedNames } from './protocol.js';
 import { secretsFor } from './secrets.js';
 import type { SdsOptions } from './stream.js';
 
@@ -25,8 +25,7 @@ export function fetchSecrets(ctx: HandlerContext, opts: SdsOptions): handleUnary
     async (req, selectors) => {
       const snap = ctx.view.snapshot(selectors);
       if (snap.identities.length === 0) throw Refusal.noIdentity();
-      const requested = [...new Set(req.resource_names.filter((n) => n !== ''))];
-      checkNameCount(requested.length);
+      const requested = requestedNames(req.resource_names);
       const names = requested.length === 0 ? wildcardNames(snap) : requested;
       const validator = useSpiffeValidator(req.node, opts.settings.disableSpiffeCertValidation);
       const { found, missing } = secretsFor(names, snap, opts.settings, validator);

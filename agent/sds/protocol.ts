@@ -86,6 +86,13 @@ export function checkNameCount(count: number): void {
   }
 }
 
+/** A state-of-the-world request's resource_names (stream or fetch): empty names dropped, each name once. */
+export function requestedNames(resourceNames: readonly string[]): string[] {
+  const names = [...new Set(resourceNames.filter((n) => n !== ''))];
+  checkNameCount(names.length);
+  return names;
+}
+
 /** The node a stream keeps: Envoy may send it on the first request only. */
 export function keepNode(current: NodeMsg | undefined, incoming: NodeMsg | null | undefined): NodeMsg | undefined {
   return incoming ?? current;

@@ -18,8 +18,29 @@ import { SECRET_TYPE_URL, SPIFFE_VALIDATOR_NAME, SPIFFE_VALIDATOR_TYPE_URL, type
 import { resolveName, type SecretSource } from './names.js';
 import type { SdsSettings } from './settings.js';
 
+/**
+ * PEM forms of DER data, by the DER Buffer. The cache keeps an identity's or bundle's Buffers for as
+ * long as it is current and every snapshot of every caller shares them, so each is parsed and
+ * encoded once, not again on every stream at every push.
+ */
+const certificatesPem = new WeakMap<Buffer, Buffer>();
+const keysPem = new WeakMap<Buffer, Buffer>();
+
+function memo(cache: WeakMap<Buffer, Buffer>, der: Buffer, convert: (der: Buffer) => Buffer): Buffer {
+  let pem = cache.get(der);
+  if (pem === undefined) {
+    pem = convert(der);
+    cache.set(der, pem);
+  }
+  return pem;
+}
+
 function pemCertificates(der: Buffer): Buffer {
-  return Buffer.from(parseDerCertificates(der).map((c) => encodePem('CERTIFICATE', c.raw)).join(''));
+  return memo(certificatesPem, der, (d) => Buffer.from(parseDerCertificates(d).map((c) => encodePem('CERTIFICATE', c.raw)).join('')));
+}
+
+function pemPrivateKey(der: Buffer): Buffer {
+  return memo(keysPem, der, (d) => Buffer.from(encodePem('PRIVATE KEY', d)));
 }
 
 function validationContext(bundles: readonly BundleView[], spiffeValidator: boolean): ValidationContextMsg {
@@ -51,7 +72,7 @@ export function buildSecret(name: string, source: SecretSource, spiffeValidator:
       name,
       tls_certificate: {
         certificate_chain: { inline_bytes: pemCertificates(source.identity.certChainDer) },
-        private_key: { inline_bytes: Buffer.from(encodePem('PRIVATE KEY', source.identity.privateKeyDer)) },
+        private_key: { inline_bytes: pemPrivateKey(source.identity.privateKeyDer) },
       },
     };
   }

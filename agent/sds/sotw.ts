@@ -18,7 +18,7 @@ import type { DiscoveryRequestMsg, DiscoveryResponseMsg, NodeMsg } from './messa
 import { SECRET_TYPE_URL } from './messages.js';
 import { wildcardNames } from './names.js';
 import { useSpiffeValidator } from './node.js';
-import { CONTROL_PLANE, checkNameCount, checkTypeUrl, keepNode, MissingNames, NackLog, randomNonce, type StreamContext } from './protocol.js';
+import { CONTROL_PLANE, checkTypeUrl, keepNode, MissingNames, NackLog, randomNonce, requestedNames, type StreamContext } from './protocol.js';
 import { secretsFor } from './secrets.js';
 
 export class SotwStream {
@@ -72,8 +72,7 @@ export class SotwStream {
   }
 
   #subscription(requested: readonly string[]): readonly string[] | 'wildcard' {
-    const names = [...new Set(requested.filter((n) => n !== ''))];
-    checkNameCount(names.length);
+    const names = requestedNames(requested);
     if (names.length > 0) this.#everNamed = true;
     return names.length === 0 && !this.#everNamed ? 'wildcard' : names;
   }

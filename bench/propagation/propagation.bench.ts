@@ -16,12 +16,12 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Client, credentials, Metadata, type ClientReadableStream, type ServiceDefinition } from '@grpc/grpc-js';
-import { healthServiceDefinition } from '../../agent/workloadapi/index.js';
 import type { X509SvidResponseMsg } from '../../agent/workloadapi/messages.js';
 import { loadProto } from '../../proto/load.js';
 import { AdminClient } from '../../server/cli/admin-client.js';
 import { resolveConfig } from '../../server/config/index.js';
 import { SigilServer } from '../../server/server.js';
+import { emptyCall } from '../lib/agent-socket.js';
 import { reportLatency, summarize } from '../lib/latency.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -33,7 +33,6 @@ const BASELINE_CALLS = 300;
 const SELECTOR = { type: 'unix', value: `uid:${process.getuid?.() ?? 0}` };
 
 const fetchMethod = (loadProto('workload.proto')['SpiffeWorkloadAPI'] as ServiceDefinition)['FetchX509SVID']!;
-const checkMethod = healthServiceDefinition()['Check']!;
 
 function pem(der: Buffer): string {
   return `-----BEGIN CERTIFICATE-----\n${der.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n$/, '')}\n-----END CERTIFICATE-----\n`;
@@ -59,15 +58,6 @@ function nextMessage(watchers: Set<(m: Buffer) => boolean>, pred: (m: Buffer) =>
       return true;
     };
     watchers.add(w);
-  });
-}
-
-function emptyCall(c: Client): Promise<number> {
-  const t0 = performance.now();
-  return new Promise((resolve, reject) => {
-    c.makeUnaryRequest(checkMethod.path, checkMethod.requestSerialize, checkMethod.responseDeserialize, { service: '' }, new Metadata(), {}, (err) =>
-      err ? reject(err) : resolve(performance.now() - t0),
-    );
   });
 }
 

@@ -10,13 +10,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Client, credentials, Metadata, status, type ClientDuplexStream } from '@grpc/grpc-js';
+import { Client, credentials, status, type ClientDuplexStream } from '@grpc/grpc-js';
 import type { MethodDefinition } from '@grpc/proto-loader';
 import { UnixWorkloadAttestor } from '../../attestors/workload/unix/unix.js';
 import { DEFAULT_SDS_SETTINGS, SECRET_TYPE_URL, sdsDefinition, sdsService } from '../../agent/sds/index.js';
-import { healthServiceDefinition, WorkloadApiServer } from '../../agent/workloadapi/index.js';
+import { WorkloadApiServer } from '../../agent/workloadapi/index.js';
 import type { Identity } from '../../agent/cache/workload-view.js';
 import { FakeWorkloadView, TestAuthority } from '../../test/fakes/workload-view.js';
+import { emptyCall, quietLogger } from '../lib/agent-socket.js';
 import { reportLatency, summarize } from '../lib/latency.js';
 
 const ROUNDS = 200;
@@ -24,7 +25,6 @@ const FIRST_ROUNDS = 100;
 const ME = `unix:uid:${process.getuid?.() ?? 0}`;
 type Method = MethodDefinition<object, object>;
 const sds = sdsDefinition() as unknown as Record<string, Method>;
-const check = healthServiceDefinition()['Check']!;
 
 interface Res {
   nonce: string;
@@ -37,22 +37,12 @@ const view = new FakeWorkloadView(authority);
 // Pre-issued, so that signing is not what is measured.
 const pool: Identity[] = await Promise.all(Array.from({ length: 8 }, () => authority.issue('/envoy', [ME], { entryId: 'e1' })));
 view.setIdentities([pool[0]!]);
-const quiet = { debug: () => undefined, info: () => undefined, warn: console.warn, error: console.error };
 const server = new WorkloadApiServer({
-  view, attestors: [new UnixWorkloadAttestor()], logger: quiet, trustDomain: 'example.org',
+  view, attestors: [new UnixWorkloadAttestor()], logger: quietLogger, trustDomain: 'example.org',
   services: [sdsService({ settings: DEFAULT_SDS_SETTINGS })],
 });
 await server.start(join(dir, 'api.sock'));
 const client = new Client(`unix://${join(dir, 'api.sock')}`, credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
-
-function emptyCall(): Promise<number> {
-  const t0 = performance.now();
-  return new Promise((resolve, reject) => {
-    client.makeUnaryRequest(check.path, check.requestSerialize, check.responseDeserialize, { service: '' }, new Metadata(), {}, (err) =>
-      err ? reject(err) : resolve(performance.now() - t0),
-    );
-  });
-}
 
 /** A bidi stream whose next response resolves `next()`; every response is ACKed as Envoy does. */
 function open(method: 'StreamSecrets' | 'DeltaSecrets'): { call: ClientDuplexStream<object, Res>; next(): Promise<number> } {
@@ -87,7 +77,7 @@ try {
   const push: number[] = [];
   const pushDelta: number[] = [];
   for (let i = 1; i <= ROUNDS; i++) {
-    base.push(await emptyCall());
+    base.push(await emptyCall(client));
     const a = sotw.next();
     const b = delta.next();
     const t0 = performance.now();
@@ -101,7 +91,7 @@ try {
   const baseFirst: number[] = [];
   const first: number[] = [];
   for (let i = 0; i < FIRST_ROUNDS; i++) {
-    baseFirst.push(await emptyCall());
+    baseFirst.push(await emptyCall(client));
     const s = open('StreamSecrets');
     const got = s.next();
     const t0 = performance.now();

@@ -13,13 +13,12 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Client, credentials, Metadata, type ServiceDefinition } from '@grpc/grpc-js';
-import { healthServiceDefinition } from '../../agent/workloadapi/index.js';
 import { loadProto } from '../../proto/load.js';
+import { emptyCall } from '../lib/agent-socket.js';
 import { reportLatency, summarize, type LatencyRow } from '../lib/latency.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const fetchMethod = (loadProto('workload.proto')['SpiffeWorkloadAPI'] as ServiceDefinition)['FetchX509SVID']!;
-const checkMethod = healthServiceDefinition()['Check']!;
 
 interface Stats {
   encodings: number;
@@ -64,15 +63,6 @@ const header = (): Metadata => {
 
 function newClient(socketPath: string): Client {
   return new Client(`unix://${socketPath}`, credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
-}
-
-function emptyCall(c: Client): Promise<number> {
-  const t0 = performance.now();
-  return new Promise((resolve, reject) => {
-    c.makeUnaryRequest(checkMethod.path, checkMethod.requestSerialize, checkMethod.responseDeserialize, { service: '' }, new Metadata(), {}, (err) =>
-      err ? reject(err) : resolve(performance.now() - t0),
-    );
-  });
 }
 
 function firstResponse(c: Client): Promise<number> {

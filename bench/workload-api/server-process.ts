@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { UnixWorkloadAttestor } from '../../attestors/workload/unix/unix.js';
 import { WorkloadApiServer } from '../../agent/workloadapi/index.js';
 import { FakeWorkloadView, TestAuthority } from '../../test/fakes/workload-view.js';
+import { quietLogger } from '../lib/agent-socket.js';
 
 const identities = Number(process.env['IDENTITIES'] ?? '1');
 const uid = process.env['CALLER_UID'] ?? '0';
@@ -19,8 +20,7 @@ const view = new FakeWorkloadView(authority);
 view.setIdentities(
   await Promise.all(Array.from({ length: identities }, (_, i) => authority.issue(`/bench/w${i}`, [`unix:uid:${uid}`], { createdAt: i }))),
 );
-const quiet = { debug: () => undefined, info: () => undefined, warn: console.warn, error: console.error };
-const server = new WorkloadApiServer({ view, attestors: [new UnixWorkloadAttestor()], logger: quiet, trustDomain: 'example.org' });
+const server = new WorkloadApiServer({ view, attestors: [new UnixWorkloadAttestor()], logger: quietLogger, trustDomain: 'example.org' });
 await server.start(socketPath);
 
 let peakRss = process.memoryUsage().rss;
