@@ -1,18 +1,11 @@
 /** The agent config's `sds` block: SPIRE's keys in camelCase, defaults, and names that cannot work. */
 import assert from 'node:assert/strict';
-import { AgentConfigError, parseYamlConfig, resolveConfig } from '../../../../agent/config/index.js';
+import { parseYamlConfig, resolveConfig } from '../../../../agent/config/index.js';
+import { configProblems } from '../../../support/agent-config.js';
 
 const base = { trustDomain: 'example.org', insecureBootstrap: true };
 
-function problems(file: unknown): readonly string[] {
-  try {
-    resolveConfig({ file });
-  } catch (err) {
-    if (err instanceof AgentConfigError) return err.problems;
-    throw err;
-  }
-  return assert.fail('expected a config error');
-}
+const problems = (file: unknown): readonly string[] => configProblems({ file });
 
 describe('agent config: sds', () => {
   it("defaults to SPIRE's names with the SPIFFE validator on", () => {
